@@ -1,0 +1,62 @@
+"""Erlen: Flask's API on one fast pipeline served by WSGI and ASGI.
+
+Everything a typical app imports is here; the names and their meaning are
+Flask's, so a Flask app ports by renaming ``flask`` to ``erlen`` and
+``Flask`` to ``Erlen``.
+"""
+
+from markupsafe import Markup, escape
+
+from . import json
+from .app import Erlen
+from .config import Config
+from .ctx import (
+    after_this_request,
+    copy_current_app_context,
+    copy_current_request_context,
+    has_app_context,
+    has_request_context,
+)
+from .exceptions import abort
+from .globals import current_app, g, request, session
+from .helpers import (
+    flash,
+    get_flashed_messages,
+    make_response,
+    redirect,
+    send_file,
+    send_from_directory,
+    url_for,
+)
+from .json import jsonify
+from .wrappers import Request, Response
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "Config",
+    "Erlen",
+    "Markup",
+    "Request",
+    "Response",
+    "abort",
+    "after_this_request",
+    "copy_current_app_context",
+    "copy_current_request_context",
+    "current_app",
+    "escape",
+    "flash",
+    "g",
+    "get_flashed_messages",
+    "has_app_context",
+    "has_request_context",
+    "json",
+    "jsonify",
+    "make_response",
+    "redirect",
+    "request",
+    "send_file",
+    "send_from_directory",
+    "session",
+    "url_for",
+]

@@ -1,0 +1,836 @@
+"""The application object."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import typing as t
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from threading import Lock
+from urllib.parse import quote
+
+from . import exceptions as exc
+from .concurrency import Runner, drive, run_inline
+from .config import Config, ConfigAttribute
+from .ctx import AppContext, RequestContext, _AppCtxGlobals
+from .globals import _cv_app, _cv_request
+from .json import DefaultJSONProvider, JSONProvider
+from .routing import BuildError, Map, Rule
+from .scaffold import Scaffold, find_instance_path, setupmethod
+from .wrappers import Request, Response
+
+if t.TYPE_CHECKING:
+    from .sessions import SessionInterface, SessionMixin
+    from .testing import ErlenClient
+
+__all__ = ["Erlen"]
+
+F = t.TypeVar("F", bound=t.Callable[..., t.Any])
+
+#: Every configuration key with its default; Flask's keys and values, plus
+#: Erlen's own at the end.
+DEFAULT_CONFIG: dict[str, t.Any] = {
+    "DEBUG": None,
+    "TESTING": False,
+    "PROPAGATE_EXCEPTIONS": None,
+    "SECRET_KEY": None,
+    "SECRET_KEY_FALLBACKS": None,
+    "PERMANENT_SESSION_LIFETIME": timedelta(days=31),
+    "USE_X_SENDFILE": False,
+    "TRUSTED_HOSTS": None,
+    "SERVER_NAME": None,
+    "APPLICATION_ROOT": "/",
+    "SESSION_COOKIE_NAME": "session",
+    "SESSION_COOKIE_DOMAIN": None,
+    "SESSION_COOKIE_PATH": None,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SECURE": False,
+    "SESSION_COOKIE_PARTITIONED": False,
+    "SESSION_COOKIE_SAMESITE": None,
+    "SESSION_REFRESH_EACH_REQUEST": True,
+    "MAX_CONTENT_LENGTH": None,
+    "MAX_FORM_MEMORY_SIZE": 500_000,
+    "MAX_FORM_PARTS": 1_000,
+    "SEND_FILE_MAX_AGE_DEFAULT": None,
+    "TRAP_BAD_REQUEST_ERRORS": None,
+    "TRAP_HTTP_EXCEPTIONS": False,
+    "EXPLAIN_TEMPLATE_LOADING": False,
+    "PREFERRED_URL_SCHEME": "http",
+    "TEMPLATES_AUTO_RELOAD": None,
+    "MAX_COOKIE_SIZE": 4093,
+    "PROVIDE_AUTOMATIC_OPTIONS": True,
+    # Erlen: threads that run ``def`` views and hooks under ASGI.
+    "SYNC_THREAD_POOL_SIZE": 40,
+}
+
+
+class Erlen(Scaffold):
+    """The application: routes, hooks, config, and the WSGI and ASGI entry
+    points.
+
+    ``app`` itself is the WSGI callable (``gunicorn mod:app``) and
+    :attr:`asgi` the ASGI one (``uvicorn mod:app.asgi``); both run the same
+    pipeline.
+
+    :param import_name: the app module's ``__name__``; it locates
+        :attr:`root_path`, templates and static files.
+    :param static_url_path: URL prefix of static files (default
+        ``/<static_folder>``).
+    :param static_folder: folder of static files, relative to ``root_path``;
+        ``None`` for no static route.
+    :param static_host: the host of the static route when ``host_matching``.
+    :param host_matching: match rules on ``host`` instead of ``subdomain``.
+    :param subdomain_matching: match rules' ``subdomain`` against the host
+        under ``SERVER_NAME``.
+    :param template_folder: folder of templates, relative to ``root_path``.
+    :param instance_path: absolute path of the instance folder (default:
+        ``instance`` beside the package).
+    :param instance_relative_config: config files are relative to the instance
+        folder instead of ``root_path``.
+    :param root_path: the app's folder, when ``import_name`` cannot find it.
+    """
+
+    request_class: type[Request] = Request
+    response_class: type[Response] = Response
+    app_ctx_globals_class = _AppCtxGlobals
+    config_class = Config
+    url_rule_class = Rule
+    url_map_class = Map
+    json_provider_class: type[JSONProvider] = DefaultJSONProvider
+    #: The client class of :meth:`test_client`; ``None`` for
+    #: :class:`erlen.testing.ErlenClient`.
+    test_client_class: type[ErlenClient] | None = None
+    aborter_class = exc.Aborter
+    default_config = DEFAULT_CONFIG
+
+    #: ``DEBUG`` from the config.
+    testing = ConfigAttribute[bool]("TESTING")
+    #: ``SECRET_KEY`` from the config; signs the session cookie.
+    secret_key = ConfigAttribute[str | bytes | None]("SECRET_KEY")
+    #: ``PERMANENT_SESSION_LIFETIME`` from the config.
+    permanent_session_lifetime = ConfigAttribute[timedelta](
+        "PERMANENT_SESSION_LIFETIME",
+        get_converter=lambda v: timedelta(seconds=v) if isinstance(v, int) else v,
+    )
+
+    def __init__(
+        self,
+        import_name: str,
+        static_url_path: str | None = None,
+        static_folder: str | os.PathLike[str] | None = "static",
+        static_host: str | None = None,
+        host_matching: bool = False,
+        subdomain_matching: bool = False,
+        template_folder: str | os.PathLike[str] | None = "templates",
+        instance_path: str | None = None,
+        instance_relative_config: bool = False,
+        root_path: str | None = None,
+    ) -> None:
+        super().__init__(
+            import_name,
+            static_folder=static_folder,
+            static_url_path=static_url_path,
+            template_folder=template_folder,
+            root_path=root_path,
+        )
+        if instance_path is None:
+            instance_path = find_instance_path(import_name)
+        elif not os.path.isabs(instance_path):
+            raise ValueError(
+                "If an instance path is provided it must be absolute."
+                " A relative path was given instead."
+            )
+        #: The instance folder: for files that are not under version control
+        #: (config, databases).  Not created automatically.
+        self.instance_path = instance_path
+        #: The configuration dict; see :class:`~erlen.config.Config`.
+        self.config = self.config_class(
+            instance_path if instance_relative_config else self.root_path,
+            dict(self.default_config),
+        )
+        #: Raises the HTTP exception for a status code; used by ``abort``.
+        self.aborter = self.aborter_class()
+        #: The JSON provider used by ``jsonify`` and ``request.json``.
+        self.json: JSONProvider = self.json_provider_class(self)
+        #: Functions called with ``(error, endpoint, values)`` when
+        #: ``url_for`` fails; one returning a non-``None`` URL wins.
+        self.url_build_error_handlers: list[
+            t.Callable[[Exception, str, dict[str, t.Any]], str]
+        ] = []
+        self.teardown_appcontext_funcs: list[
+            t.Callable[[BaseException | None], t.Any]
+        ] = []
+        self.shell_context_processors: list[t.Callable[[], dict[str, t.Any]]] = []
+        #: Registered blueprints by name.
+        self.blueprints: dict[str, t.Any] = {}
+        #: A place for extensions to keep their state.
+        self.extensions: dict[str, t.Any] = {}
+        #: The URL rules; register custom converters in
+        #: ``url_map.converters`` before adding rules that use them.
+        self.url_map = self.url_map_class(host_matching=host_matching)
+        self.subdomain_matching = subdomain_matching
+        self._got_first_request = False
+        self._executor: ThreadPoolExecutor | None = None
+        self._executor_lock = Lock()
+        self._all_sync: bool | None = None
+        self._logger: logging.Logger | None = None
+
+        if self.has_static_folder:
+            if bool(static_host) != host_matching:
+                raise ValueError(
+                    "Invalid static_host/host_matching combination: with"
+                    " host_matching=True pass static_host, and only then."
+                )
+            self.add_url_rule(
+                f"{self.static_url_path}/<path:filename>",
+                endpoint="static",
+                host=static_host,
+                view_func=self.send_static_file,
+            )
+
+        from .asgi import ASGIApp
+
+        #: The ASGI 3 application: ``uvicorn mod:app.asgi``.
+        self.asgi = ASGIApp(self)
+
+    # -- properties -----------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        """The app's name: the import name, or the script's name when run as
+        ``__main__``."""
+        if self.import_name == "__main__":
+            fn: str | None = getattr(sys.modules["__main__"], "__file__", None)
+            if fn is None:
+                return "__main__"
+            return os.path.splitext(os.path.basename(fn))[0]
+        return self.import_name
+
+    @property
+    def debug(self) -> bool:
+        """Debug mode (``DEBUG`` in the config): unhandled errors propagate
+        to the server's debugger and more detail is shown."""
+        return bool(self.config["DEBUG"])
+
+    @debug.setter
+    def debug(self, value: bool) -> None:
+        self.config["DEBUG"] = value
+
+    @property
+    def logger(self) -> logging.Logger:
+        """The ``logging`` logger named after the app.  Erlen adds a handler
+        only when none is configured for it or its parents."""
+        if self._logger is None:
+            from .logging import create_logger
+
+            self._logger = create_logger(self)
+        return self._logger
+
+    @property
+    def session_interface(self) -> SessionInterface:
+        """The session implementation; a signed cookie by default."""
+        si = self.__dict__.get("_session_interface")
+        if si is None:
+            from .sessions import SecureCookieSessionInterface
+
+            si = SecureCookieSessionInterface()
+            self.__dict__["_session_interface"] = si
+        return si
+
+    @session_interface.setter
+    def session_interface(self, value: SessionInterface) -> None:
+        self.__dict__["_session_interface"] = value
+
+    def _check_setup_finished(self, f_name: str) -> None:
+        if self._got_first_request:
+            raise AssertionError(
+                f"The setup method '{f_name}' can no longer be called on the"
+                " application. It has already handled its first request, any"
+                " changes will not be applied consistently.\n"
+                "Make sure all imports, decorators, functions, etc. needed to"
+                " set up the application are done before running it."
+            )
+
+    # -- registration ---------------------------------------------------------
+
+    @setupmethod
+    def add_url_rule(
+        self,
+        rule: str,
+        endpoint: str | None = None,
+        view_func: t.Callable[..., t.Any] | None = None,
+        provide_automatic_options: bool | None = None,
+        **options: t.Any,
+    ) -> None:
+        if endpoint is None:
+            if view_func is None:
+                raise TypeError(
+                    "add_url_rule() needs an endpoint or a view_func to name it."
+                )
+            endpoint = view_func.__name__
+        options["endpoint"] = endpoint
+        methods = options.pop("methods", None)
+        if methods is None:
+            methods = getattr(view_func, "methods", None) or ("GET",)
+        if isinstance(methods, str):
+            raise TypeError(
+                "Allowed methods must be a list of strings, for example:"
+                ' @app.route(..., methods=["POST"])'
+            )
+        methods = {item.upper() for item in methods}
+        required = set(getattr(view_func, "required_methods", ()))
+        if provide_automatic_options is None:
+            provide_automatic_options = getattr(
+                view_func, "provide_automatic_options", None
+            )
+        if provide_automatic_options is None:
+            if "OPTIONS" not in methods and self.config["PROVIDE_AUTOMATIC_OPTIONS"]:
+                provide_automatic_options = True
+                required.add("OPTIONS")
+            else:
+                provide_automatic_options = False
+        methods |= required
+        rule_obj = self.url_rule_class(
+            rule,
+            methods=methods,
+            provide_automatic_options=provide_automatic_options,
+            **options,
+        )
+        self.url_map.add(rule_obj)
+        if view_func is not None:
+            old = self.view_functions.get(endpoint)
+            if old is not None and old != view_func:
+                raise AssertionError(
+                    "View function mapping is overwriting an existing endpoint"
+                    f" function: {endpoint}. Give the new route another"
+                    " endpoint name with endpoint='...'."
+                )
+            self.view_functions[endpoint] = view_func
+
+    @setupmethod
+    def teardown_appcontext(self, f: F) -> F:
+        """Run ``f(exc)`` when each app context ends (after every request and
+        CLI command); typical for closing a database connection in ``g``."""
+        self.teardown_appcontext_funcs.append(f)
+        return f
+
+    @setupmethod
+    def shell_context_processor(self, f: F) -> F:
+        """Register a function returning names for ``erlen shell``."""
+        self.shell_context_processors.append(f)
+        return f
+
+    # -- contexts -------------------------------------------------------------
+
+    def app_context(self) -> AppContext:
+        """An app context to use with ``with``: ``current_app`` and ``g``
+        work inside."""
+        return AppContext(self)
+
+    def request_context(self, request: Request) -> RequestContext:
+        """A request context for ``request``."""
+        return RequestContext(self, request)
+
+    def test_request_context(self, *args: t.Any, **kwargs: t.Any) -> RequestContext:
+        """A request context for a request built from the test client's
+        arguments (``path``, ``method``, ``data``, ``json``, ``headers``,
+        ``query_string``, ``base_url``...), for testing code that uses
+        ``request`` without running a view::
+
+            with app.test_request_context("/?name=x"):
+                assert request.args["name"] == "x"
+        """
+        from .testing import build_request
+
+        request = build_request(self, *args, **kwargs)
+        self.match_request(request)
+        return RequestContext(self, request)
+
+    def test_client(self, use_cookies: bool = True, **kwargs: t.Any) -> ErlenClient:
+        """A test client: ``app.test_client().get("/")``.
+
+        :param use_cookies: keep cookies between requests.
+        :param driver: ``"wsgi"`` (default) or ``"asgi"``: which interface the
+            requests go through.
+        """
+        from .testing import ErlenClient
+
+        cls = self.test_client_class or ErlenClient
+        return cls(self, use_cookies=use_cookies, **kwargs)
+
+    # -- routing and URLs -----------------------------------------------------
+
+    def _subdomain_for(self, request: Request) -> str | None:
+        if self.url_map.host_matching:
+            return None
+        if not self.subdomain_matching:
+            return self.url_map.default_subdomain
+        server_name = self.config["SERVER_NAME"]
+        if not server_name:
+            return self.url_map.default_subdomain
+        host = request.host.lower()
+        server_name = server_name.lower()
+        if host == server_name:
+            return ""
+        if host.endswith("." + server_name):
+            return host[: -len(server_name) - 1]
+        return "<invalid>"
+
+    def match_request(self, request: Request) -> None:
+        """Match ``request`` to a rule, setting ``url_rule`` and ``view_args``,
+        or ``routing_exception`` (raised when the view would be called)."""
+        try:
+            if self.url_map.host_matching:
+                rule, args = self.url_map.match(
+                    request.path, request.method, host=request.host.lower()
+                )
+            else:
+                rule, args = self.url_map.match(
+                    request.path,
+                    request.method,
+                    subdomain=self._subdomain_for(request),
+                )
+        except exc.RequestRedirect as e:
+            request.routing_exception = _relative_redirect(request, e)
+        except exc.HTTPException as e:
+            request.routing_exception = e
+        else:
+            request.url_rule = rule
+            request.view_args = args
+
+    def make_default_options_response(self, request: Request) -> Response:
+        """The automatic ``OPTIONS`` response: an ``Allow`` header listing the
+        URL's methods."""
+        methods: t.Iterable[str] = ()
+        try:
+            self.url_map.match(
+                request.path,
+                "\x00",  # no rule allows it, so the error lists the methods
+                subdomain=self._subdomain_for(request),
+                host=request.host.lower() if self.url_map.host_matching else None,
+            )
+        except exc.MethodNotAllowed as e:
+            methods = e.valid_methods or ()
+        except exc.HTTPException:
+            pass
+        rv = self.response_class()
+        rv.headers["Allow"] = ", ".join(sorted(methods))
+        return rv
+
+    def inject_url_defaults(self, endpoint: str, values: dict[str, t.Any]) -> None:
+        """Run the ``url_defaults`` functions for ``endpoint`` (app, then its
+        blueprints from the outermost) on ``values`` in place."""
+        names: list[str | None] = [None]
+        if "." in endpoint:
+            parts = endpoint.split(".")[:-1]
+            names.extend(".".join(parts[: i + 1]) for i in range(len(parts)))
+        for name in names:
+            for func in self.url_default_functions.get(name, ()):
+                func(endpoint, values)
+
+    def url_for(
+        self,
+        endpoint: str,
+        /,
+        *,
+        _anchor: str | None = None,
+        _method: str | None = None,
+        _scheme: str | None = None,
+        _external: bool | None = None,
+        **values: t.Any,
+    ) -> str:
+        """The URL of ``endpoint`` with ``values``; see :func:`erlen.url_for`."""
+        req_ctx = _cv_request.get(None)
+        request: Request | None = None
+        if req_ctx is not None and req_ctx.app is self:
+            request = req_ctx.request
+            if endpoint[:1] == ".":
+                blueprint = request.blueprint
+                endpoint = f"{blueprint}{endpoint}" if blueprint else endpoint[1:]
+            if _external is None:
+                _external = _scheme is not None
+        else:
+            if not self.config["SERVER_NAME"]:
+                raise RuntimeError(
+                    "Unable to build URLs outside an active request without"
+                    " 'SERVER_NAME' configured. Also configure 'APPLICATION_ROOT'"
+                    " and 'PREFERRED_URL_SCHEME' as needed."
+                )
+            if endpoint[:1] == ".":
+                endpoint = endpoint[1:]
+            if _external is None:
+                _external = True
+        if _scheme is not None and not _external:
+            raise ValueError("When specifying '_scheme', '_external' must be True.")
+
+        self.inject_url_defaults(endpoint, values)
+        try:
+            where, path = self.url_map.build(endpoint, values, _method)
+        except BuildError as error:
+            values.update(
+                _anchor=_anchor, _method=_method, _scheme=_scheme, _external=_external
+            )
+            return self.handle_url_build_error(error, endpoint, values)
+
+        if request is not None:
+            root = request.root_path
+            scheme = _scheme or request.scheme
+            current_host = request.host
+        else:
+            root = self.config["APPLICATION_ROOT"].rstrip("/")
+            scheme = _scheme or self.config["PREFERRED_URL_SCHEME"]
+            current_host = self.config["SERVER_NAME"]
+        if self.url_map.host_matching:
+            host = where or current_host
+        elif where:
+            base = self.config["SERVER_NAME"] or current_host
+            host = f"{where}.{base}"
+        elif (
+            request is not None
+            and self.subdomain_matching
+            and (self._subdomain_for(request) not in ("", None, "<invalid>"))
+        ):
+            host = self.config["SERVER_NAME"] or current_host
+        else:
+            host = current_host
+        rv = f"{quote(root, safe='/%')}{path}"
+        if _external or host != current_host:
+            rv = f"{scheme}://{host}{rv}"
+        if _anchor is not None:
+            rv = f"{rv}#{quote(_anchor, safe=_ANCHOR_SAFE)}"
+        return rv
+
+    def handle_url_build_error(
+        self, error: BuildError, endpoint: str, values: dict[str, t.Any]
+    ) -> str:
+        """Give each ``url_build_error_handlers`` function a chance to return a
+        URL; re-raise ``error`` if none does."""
+        for handler in self.url_build_error_handlers:
+            try:
+                rv = handler(error, endpoint, values)
+            except BuildError as e:
+                error = e
+            else:
+                if rv is not None:
+                    return rv
+        raise error
+
+    # -- responses ------------------------------------------------------------
+
+    def make_response(self, rv: t.Any) -> Response:
+        """Turn a view's return value into a :class:`Response`.
+
+        Accepted: a ``Response``; ``str`` or ``bytes``; a ``dict`` or ``list``
+        (JSON); a generator or other iterator (streamed); an HTTP exception;
+        and the tuples ``(body, status)``, ``(body, headers)`` and
+        ``(body, status, headers)``.
+        """
+        status = headers = None
+        if isinstance(rv, tuple):
+            n = len(rv)
+            if n == 3:
+                rv, status, headers = rv
+            elif n == 2:
+                if isinstance(rv[1], dict | tuple | list) or hasattr(
+                    rv[1], "to_wsgi_list"
+                ):
+                    rv, headers = rv
+                else:
+                    rv, status = rv
+            else:
+                raise TypeError(
+                    "The view function did not return a valid response tuple."
+                    " The tuple must have the form (body, status, headers),"
+                    " (body, status), or (body, headers)."
+                )
+        if rv is None:
+            endpoint = _current_endpoint()
+            raise TypeError(
+                f"The view function for {endpoint!r} did not return a valid"
+                " response. The function either returned None or ended"
+                " without a return statement."
+            )
+        cls = self.response_class
+        if not isinstance(rv, cls):
+            if isinstance(rv, str | bytes | bytearray):
+                rv = cls(rv, status=status, headers=headers)
+                status = headers = None
+            elif isinstance(rv, dict | list):
+                rv = self.json.response(rv)
+            elif isinstance(rv, exc.HTTPException):
+                rv = rv.get_response(_current_request())
+            elif isinstance(rv, Response):
+                pass  # another Response class; send it as it is
+            elif hasattr(rv, "__next__") or hasattr(rv, "__anext__"):
+                rv = cls(rv, status=status, headers=headers)
+                status = headers = None
+            else:
+                endpoint = _current_endpoint()
+                raise TypeError(
+                    f"The view function for {endpoint!r} did not return a valid"
+                    " response. The return type must be a string, dict, list,"
+                    " tuple with headers or status, Response instance, or"
+                    f" generator, but it was a {type(rv).__name__}."
+                )
+        if status is not None:
+            if isinstance(status, str | bytes):
+                rv.status = status if isinstance(status, str) else status.decode()
+            else:
+                rv.status_code = int(status)
+        if headers:
+            rv.headers.update(headers)
+        return t.cast(Response, rv)
+
+    def send_static_file(self, filename: str) -> Response:
+        """The view of the ``static`` endpoint: a file from
+        :attr:`static_folder`."""
+        if self.static_folder is None:
+            raise RuntimeError("'static_folder' must be set to serve static_files.")
+        from .helpers import send_from_directory
+
+        return send_from_directory(self.static_folder, filename)
+
+    # -- errors ---------------------------------------------------------------
+
+    def trap_http_exception(self, e: Exception) -> bool:
+        """Whether an HTTP exception should propagate like any other error
+        instead of becoming its response (``TRAP_HTTP_EXCEPTIONS``,
+        ``TRAP_BAD_REQUEST_ERRORS``)."""
+        if self.config["TRAP_HTTP_EXCEPTIONS"]:
+            return True
+        trap_bad_request = self.config["TRAP_BAD_REQUEST_ERRORS"]
+        if (
+            trap_bad_request is None
+            and self.debug
+            and isinstance(e, exc.BadRequestKeyError)
+        ):
+            return True
+        if trap_bad_request:
+            return isinstance(e, exc.BadRequest)
+        return False
+
+    def _find_error_handler(
+        self, e: Exception, blueprints: list[str]
+    ) -> t.Callable[[t.Any], t.Any] | None:
+        exc_class, code = self._get_exc_class_and_code(type(e))
+        names = (*blueprints, None)
+        for c in (code, None) if code is not None else (None,):
+            for name in names:
+                by_code = self.error_handler_spec.get(name)
+                if not by_code:
+                    continue
+                handler_map = by_code.get(c)
+                if not handler_map:
+                    continue
+                for cls in exc_class.__mro__:
+                    handler = handler_map.get(cls)
+                    if handler is not None:
+                        return handler
+        return None
+
+    async def _handle_user_exception(
+        self, ctx: RequestContext, e: Exception, run: Runner
+    ) -> t.Any:
+        from .pipeline import handle_user_exception
+
+        return await handle_user_exception(self, ctx, e, run)
+
+    async def _handle_exception(
+        self, ctx: RequestContext, e: Exception, run: Runner
+    ) -> Response:
+        """An exception no handler took: propagate it (testing/debug) or log
+        it and send a 500 (through a 500 handler if there is one)."""
+        from .pipeline import finalize
+
+        self._signal("got_request_exception", self, exception=e)
+        propagate = self.config["PROPAGATE_EXCEPTIONS"]
+        if propagate is None:
+            propagate = self.testing or self.debug
+        if propagate:
+            raise e
+        self.log_exception(ctx.request, e)
+        server_error: t.Any = exc.InternalServerError(original_exception=e)
+        handler = self._find_error_handler(server_error, ctx.request.blueprints)
+        try:
+            if handler is not None:
+                server_error = await run(handler, server_error)
+            return await finalize(self, ctx, server_error, run, from_error_handler=True)
+        except Exception:
+            # The 500 handler itself failed: log it and send the plain 500.
+            self.logger.exception("Exception in the 500 error handler")
+            return exc.InternalServerError().get_response(ctx.request)
+
+    def log_exception(self, request: Request, e: BaseException) -> None:
+        """Log an unhandled exception (with the request's path and method)."""
+        path = request.path.encode("unicode_escape").decode("ascii")
+        self.logger.error(
+            "Exception on %s [%s]",
+            path,
+            request.method,
+            exc_info=(type(e), e, e.__traceback__),
+        )
+
+    # -- teardown -------------------------------------------------------------
+
+    def do_teardown_request(self, exc: BaseException | None = None) -> None:
+        """Run the ``teardown_request`` functions (for a manually pushed
+        request context)."""
+        from .pipeline import teardown
+
+        ctx = _cv_request.get()
+        # Only the request part: the app context runs its own on pop.
+        app_ctx, ctx._app_ctx = ctx._app_ctx, None
+        try:
+            drive(teardown(self, ctx, exc, run_inline))
+        finally:
+            ctx._app_ctx = app_ctx
+
+    def do_teardown_appcontext(self, exc: BaseException | None = None) -> None:
+        """Run the ``teardown_appcontext`` functions."""
+        drive(self._teardown_appcontext(exc, run_inline))
+
+    async def _teardown_appcontext(
+        self, error: BaseException | None, run: Runner
+    ) -> None:
+        for func in reversed(self.teardown_appcontext_funcs):
+            try:
+                await run(func, error)
+            except Exception:
+                self.logger.exception("Error in teardown_appcontext function %r", func)
+        self._signal("appcontext_tearing_down", self, exc=error)
+
+    # -- sessions -------------------------------------------------------------
+
+    def _open_session(self, request: Request) -> SessionMixin:
+        si = self.session_interface
+        session = si.open_session(self, request)
+        if session is None:
+            session = si.make_null_session(self)
+        return session
+
+    async def _save_session(
+        self, ctx: RequestContext, response: Response, run: Runner
+    ) -> None:
+        si = self.session_interface
+        session = ctx.session
+        if not si.is_null_session(session):
+            si.save_session(self, session, response)
+
+    # -- signals --------------------------------------------------------------
+
+    def _signal(self, name: str, sender: t.Any, **kwargs: t.Any) -> None:
+        from . import signals
+
+        signal = getattr(signals, name)
+        # PERF: skip blinker's send machinery when nobody listens.
+        if signal.receivers:
+            signal.send(sender, _async_wrapper=None, **kwargs)
+
+    # -- serving --------------------------------------------------------------
+
+    def _get_executor(self) -> ThreadPoolExecutor:
+        """The bounded pool that runs ``def`` functions under ASGI."""
+        executor = self._executor
+        if executor is None:
+            with self._executor_lock:
+                executor = self._executor
+                if executor is None:
+                    executor = ThreadPoolExecutor(
+                        max_workers=int(self.config["SYNC_THREAD_POOL_SIZE"]),
+                        thread_name_prefix=f"erlen-{self.name}",
+                    )
+                    self._executor = executor
+        return executor
+
+    def _is_all_sync(self) -> bool:
+        """Whether no view, hook or error handler is ``async def``: then an
+        ASGI request runs as a whole in one worker thread instead of hopping
+        to the pool for each function."""
+        if self._all_sync is None:
+            from .concurrency import is_async_callable
+
+            funcs: list[t.Any] = list(self.view_functions.values())
+            for registry in (
+                self.before_request_funcs,
+                self.after_request_funcs,
+                self.teardown_request_funcs,
+                self.url_value_preprocessors,
+            ):
+                for fs in registry.values():
+                    funcs.extend(fs)
+            funcs.extend(self.teardown_appcontext_funcs)
+            for by_code in self.error_handler_spec.values():
+                for handlers in by_code.values():
+                    funcs.extend(handlers.values())
+            self._all_sync = not any(is_async_callable(f) for f in funcs)
+        return self._all_sync
+
+    def make_request_context(self, request: Request) -> RequestContext:
+        """The context a driver runs ``request`` in; sets the request's limits
+        and JSON decoder from the config."""
+        request._json_loads = self.json.loads
+        return RequestContext(self, request)
+
+    def wsgi_app(
+        self, environ: dict[str, t.Any], start_response: t.Callable[..., t.Any]
+    ) -> t.Iterable[bytes]:
+        """The WSGI application.  Wrap this, not the app, in WSGI middleware
+        (``app.wsgi_app = Middleware(app.wsgi_app)``) to keep the app object."""
+        from .wsgi import wsgi_app
+
+        return wsgi_app(self, environ, start_response)
+
+    def __call__(
+        self, environ: dict[str, t.Any], start_response: t.Callable[..., t.Any]
+    ) -> t.Iterable[bytes]:
+        """The WSGI entry point: ``gunicorn mod:app``."""
+        return self.wsgi_app(environ, start_response)
+
+    def run(
+        self,
+        host: str | None = None,
+        port: int | None = None,
+        debug: bool | None = None,
+        **options: t.Any,
+    ) -> None:
+        """Serve the app with the development server (uvicorn).  For
+        development only; see the deployment docs for production."""
+        import uvicorn
+
+        if debug is not None:
+            self.debug = debug
+        uvicorn.run(
+            self.asgi,
+            host=host or "127.0.0.1",
+            port=port or 5000,
+            **options,
+        )
+
+
+_ANCHOR_SAFE = "%!#$&'()*+,/:;=?@"
+
+
+def _relative_redirect(request: Request, e: exc.RequestRedirect) -> exc.RequestRedirect:
+    """Keep routing redirects relative and on this host: prefix the app's
+    root path and keep the query string."""
+    url = e.new_url
+    if url.startswith("/") and not url.startswith("//"):
+        url = quote(request.root_path + url, safe="/%:@&=+$,;~!*'()")
+        if request.query_string:
+            url = f"{url}?{request.query_string.decode('latin-1')}"
+    return exc.RequestRedirect(url, e.code or 308)
+
+
+def _current_endpoint() -> str | None:
+    ctx = _cv_request.get(None)
+    return ctx.request.endpoint if ctx is not None else None
+
+
+def _current_request() -> Request | None:
+    ctx = _cv_request.get(None)
+    return ctx.request if ctx is not None else None
+
+
+_ = _cv_app

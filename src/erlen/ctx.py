@@ -1,0 +1,319 @@
+"""Application and request contexts.
+
+A context is a plain object the pipeline passes along; pushing it makes it
+visible to user code through the proxies in :mod:`erlen.globals`.  Contexts
+are stored in context variables, so every thread and every asyncio task sees
+its own.
+"""
+
+from __future__ import annotations
+
+import functools
+import typing as t
+from contextvars import Token
+
+from .globals import _cv_app, _cv_request
+
+if t.TYPE_CHECKING:
+    from .app import Erlen
+    from .sessions import SessionMixin
+    from .wrappers import Request, Response
+
+__all__ = [
+    "AppContext",
+    "RequestContext",
+    "after_this_request",
+    "copy_current_request_context",
+    "has_app_context",
+    "has_request_context",
+]
+
+F = t.TypeVar("F", bound=t.Callable[..., t.Any])
+
+_sentinel = object()
+
+
+class _AppCtxGlobals:
+    """The ``g`` object: a namespace for data during one app context.
+
+    It is a plain object with a few dict-like helpers: ``g.get(name)``,
+    ``g.pop(name)``, ``g.setdefault(name, value)``, ``name in g`` and
+    iteration over the names.
+    """
+
+    def __getattr__(self, name: str) -> t.Any:
+        try:
+            return self.__dict__[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __setattr__(self, name: str, value: t.Any) -> None:
+        self.__dict__[name] = value
+
+    def __delattr__(self, name: str) -> None:
+        try:
+            del self.__dict__[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def get(self, name: str, default: t.Any | None = None) -> t.Any:
+        """The attribute ``name``, or ``default``."""
+        return self.__dict__.get(name, default)
+
+    def pop(self, name: str, default: t.Any = _sentinel) -> t.Any:
+        """Remove and return ``name``; ``default`` if given and missing, else
+        :exc:`KeyError`."""
+        if default is _sentinel:
+            return self.__dict__.pop(name)
+        return self.__dict__.pop(name, default)
+
+    def setdefault(self, name: str, default: t.Any = None) -> t.Any:
+        """The attribute ``name``, set to ``default`` first if missing."""
+        return self.__dict__.setdefault(name, default)
+
+    def __contains__(self, item: str) -> bool:
+        return item in self.__dict__
+
+    def __iter__(self) -> t.Iterator[str]:
+        return iter(self.__dict__)
+
+    def __repr__(self) -> str:
+        ctx = _cv_app.get(None)
+        if ctx is not None:
+            return f"<erlen.g of '{ctx.app.name}'>"
+        return object.__repr__(self)
+
+
+class AppContext:
+    """Makes ``current_app`` and ``g`` available.
+
+    Pushed automatically for every request and CLI command; push one yourself
+    with ``with app.app_context():`` for code that runs outside of those.
+    """
+
+    def __init__(self, app: Erlen) -> None:
+        self.app: Erlen = app
+        #: This context's ``g``.
+        self.g: _AppCtxGlobals = app.app_ctx_globals_class()
+        self._tokens: list[Token[AppContext]] = []
+
+    def push(self) -> None:
+        """Make this context the current one."""
+        self._tokens.append(_cv_app.set(self))
+        self.app._signal("appcontext_pushed", self.app)
+
+    def pop(self, exc: BaseException | None = _sentinel) -> None:  # type: ignore[assignment]
+        """Remove this context; on the last pop, run the
+        ``teardown_appcontext`` functions."""
+        try:
+            if len(self._tokens) == 1:
+                if exc is _sentinel:
+                    import sys
+
+                    exc = sys.exc_info()[1]
+                self.app.do_teardown_appcontext(exc)
+        finally:
+            self._pop_no_teardown()
+
+    def _pop_no_teardown(self) -> None:
+        ctx = _cv_app.get(None)
+        _cv_app.reset(self._tokens.pop())
+        if ctx is not self:
+            raise RuntimeError(
+                f"Popped the wrong app context ({ctx!r} instead of {self!r})."
+                " Contexts must be popped in the reverse order of pushing."
+            )
+        self.app._signal("appcontext_popped", self.app)
+
+    def __enter__(self) -> AppContext:
+        self.push()
+        return self
+
+    def __exit__(self, exc_type: t.Any, exc_value: t.Any, tb: t.Any) -> None:
+        self.pop(exc_value)
+
+    def __repr__(self) -> str:
+        return f"<AppContext of {self.app.name!r}>"
+
+
+class RequestContext:
+    """Makes ``request`` and ``session`` available, and the app context too
+    if no context of the same app is current.
+
+    The pipeline makes one per request; tests make one with
+    ``app.test_request_context(...)``.
+    """
+
+    def __init__(self, app: Erlen, request: Request) -> None:
+        self.app: Erlen = app
+        self.request: Request = request
+        self._session: SessionMixin | None = None
+        #: Flashed messages loaded from the session, for ``get_flashed_messages``.
+        self.flashes: list[tuple[str, str]] | None = None
+        self._after_request_functions: list[t.Callable[[Response], t.Any]] = []
+        self._app_ctx: AppContext | None = None
+        self._tokens: list[tuple[Token[RequestContext], AppContext | None]] = []
+
+    @property
+    def session(self) -> SessionMixin:
+        """The session, opened from the cookie on first access."""
+        session = self._session
+        if session is None:
+            session = self.app._open_session(self.request)
+            self._session = session
+        return session
+
+    @session.setter
+    def session(self, value: SessionMixin) -> None:
+        self._session = value
+
+    @property
+    def session_loaded(self) -> bool:
+        """Whether the session was opened during this request."""
+        return self._session is not None
+
+    def push(self) -> None:
+        """Make this context current (and its app's context, if needed)."""
+        app_ctx = _cv_app.get(None)
+        pushed: AppContext | None = None
+        if app_ctx is None or app_ctx.app is not self.app:
+            pushed = AppContext(self.app)
+            pushed.push()
+        self._app_ctx = pushed or app_ctx
+        self._tokens.append((_cv_request.set(self), pushed))
+
+    def pop(self, exc: BaseException | None = _sentinel) -> None:  # type: ignore[assignment]
+        """Run the teardown functions (on the last pop) and remove the context."""
+        if exc is _sentinel:
+            import sys
+
+            exc = sys.exc_info()[1]
+        try:
+            if len(self._tokens) == 1:
+                self.app.do_teardown_request(exc)
+        finally:
+            self._pop_no_teardown(exc)
+
+    def _pop_no_teardown(
+        self, exc: BaseException | None, app_teardown: bool = True
+    ) -> None:
+        token, pushed = self._tokens.pop()
+        try:
+            if not self._tokens:
+                self.request.close()
+        finally:
+            _cv_request.reset(token)
+            if pushed is not None:
+                if app_teardown:
+                    pushed.pop(exc)
+                else:
+                    pushed._pop_no_teardown()
+
+    def copy(self) -> RequestContext:
+        """A new context for the same request and session, for handing the
+        request to another thread or task."""
+        ctx = type(self)(self.app, self.request)
+        ctx._session = self._session
+        return ctx
+
+    def __enter__(self) -> RequestContext:
+        self.push()
+        return self
+
+    def __exit__(self, exc_type: t.Any, exc_value: t.Any, tb: t.Any) -> None:
+        self.pop(exc_value)
+
+    def __repr__(self) -> str:
+        request = self.request
+        return (
+            f"<RequestContext {request.url!r} [{request.method}] of {self.app.name!r}>"
+        )
+
+
+def has_app_context() -> bool:
+    """Whether an app context is active (``current_app`` and ``g`` work)."""
+    return _cv_app.get(None) is not None
+
+
+def has_request_context() -> bool:
+    """Whether a request context is active (``request`` and ``session`` work)."""
+    return _cv_request.get(None) is not None
+
+
+def after_this_request(f: F) -> F:
+    """Call ``f(response)`` after this request's view; it must return a
+    response (the same or a new one).  Use it inside a view or hook::
+
+        @after_this_request
+        def add_header(response):
+            response.headers["X-Foo"] = "bar"
+            return response
+    """
+    ctx = _cv_request.get(None)
+    if ctx is None:
+        raise RuntimeError(
+            "'after_this_request' can only be used when a request context is"
+            " active, such as in a view function."
+        )
+    ctx._after_request_functions.append(f)
+    return f
+
+
+def copy_current_request_context(f: F) -> F:
+    """Decorate ``f`` so it runs in a copy of the current request context,
+    e.g. in a thread started from a view.  ``async def`` functions work too.
+    """
+    ctx = _cv_request.get(None)
+    if ctx is None:
+        raise RuntimeError(
+            "'copy_current_request_context' can only be used when a request"
+            " context is active, such as in a view function."
+        )
+    copied = ctx.copy()
+
+    from .concurrency import is_async_callable
+
+    if is_async_callable(f):
+
+        @functools.wraps(f)
+        async def async_wrapper(*args: t.Any, **kwargs: t.Any) -> t.Any:
+            with copied:
+                return await f(*args, **kwargs)
+
+        return t.cast(F, async_wrapper)
+
+    @functools.wraps(f)
+    def wrapper(*args: t.Any, **kwargs: t.Any) -> t.Any:
+        with copied:
+            return f(*args, **kwargs)
+
+    return t.cast(F, wrapper)
+
+
+def copy_current_app_context(f: F) -> F:
+    """Decorate ``f`` so it runs in the current app context (a new ``g``
+    is not made: the same app context is pushed again)."""
+    ctx = _cv_app.get(None)
+    if ctx is None:
+        raise RuntimeError(
+            "'copy_current_app_context' can only be used when an app context is active."
+        )
+    app = ctx.app
+
+    from .concurrency import is_async_callable
+
+    if is_async_callable(f):
+
+        @functools.wraps(f)
+        async def async_wrapper(*args: t.Any, **kwargs: t.Any) -> t.Any:
+            with app.app_context():
+                return await f(*args, **kwargs)
+
+        return t.cast(F, async_wrapper)
+
+    @functools.wraps(f)
+    def wrapper(*args: t.Any, **kwargs: t.Any) -> t.Any:
+        with app.app_context():
+            return f(*args, **kwargs)
+
+    return t.cast(F, wrapper)

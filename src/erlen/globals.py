@@ -1,0 +1,138 @@
+"""The context-bound names user code imports: ``current_app``, ``g``,
+``request`` and ``session``.
+
+Inside, Erlen passes contexts explicitly; these proxies exist for user code.
+Each looks the current context up in a :class:`contextvars.ContextVar`, so
+it is correct in threads and in asyncio tasks alike.
+"""
+
+from __future__ import annotations
+
+import typing as t
+from contextvars import ContextVar
+
+if t.TYPE_CHECKING:
+    from .app import Erlen
+    from .ctx import AppContext, RequestContext, _AppCtxGlobals
+    from .sessions import SessionMixin
+    from .wrappers import Request
+
+__all__ = ["current_app", "g", "request", "session"]
+
+_cv_app: ContextVar[AppContext] = ContextVar("erlen.app_ctx")
+_cv_request: ContextVar[RequestContext] = ContextVar("erlen.request_ctx")
+
+_no_app_msg = """\
+Working outside of application context.
+
+This typically means that you attempted to use functionality that needed
+the current application. To solve this, set up an application context
+with app.app_context(). See the documentation for more information.\
+"""
+_no_req_msg = """\
+Working outside of request context.
+
+This typically means that you attempted to use functionality that needed
+an active HTTP request. Consult the documentation on testing for
+information about how to avoid this problem.\
+"""
+
+
+def _app_ctx() -> AppContext:
+    try:
+        return _cv_app.get()
+    except LookupError:
+        raise RuntimeError(_no_app_msg) from None
+
+
+def _req_ctx() -> RequestContext:
+    try:
+        return _cv_request.get()
+    except LookupError:
+        raise RuntimeError(_no_req_msg) from None
+
+
+class _Proxy:
+    """Forwards every operation to the object ``getter()`` returns now.
+
+    ``_get_current_object()`` returns that object itself, e.g. to hand it to
+    another thread.
+    """
+
+    __slots__ = ("_getter", "__wrapped_name")
+
+    def __init__(self, getter: t.Callable[[], t.Any], name: str) -> None:
+        object.__setattr__(self, "_getter", getter)
+        object.__setattr__(self, "_Proxy__wrapped_name", name)
+
+    def _get_current_object(self) -> t.Any:
+        return self._getter()
+
+    def __getattr__(self, name: str) -> t.Any:
+        return getattr(self._getter(), name)
+
+    def __setattr__(self, name: str, value: t.Any) -> None:
+        setattr(self._getter(), name, value)
+
+    def __delattr__(self, name: str) -> None:
+        delattr(self._getter(), name)
+
+    def __repr__(self) -> str:
+        try:
+            obj = self._getter()
+        except RuntimeError:
+            return f"<unbound {self.__wrapped_name}>"
+        return repr(obj)
+
+    def __str__(self) -> str:
+        return str(self._getter())
+
+    def __bool__(self) -> bool:
+        try:
+            return bool(self._getter())
+        except RuntimeError:
+            return False
+
+    def __dir__(self) -> list[str]:
+        try:
+            return dir(self._getter())
+        except RuntimeError:
+            return []
+
+    def __eq__(self, other: object) -> bool:
+        return bool(self._getter() == other)
+
+    def __ne__(self, other: object) -> bool:
+        return bool(self._getter() != other)
+
+    def __hash__(self) -> int:
+        return hash(self._getter())
+
+    def __len__(self) -> int:
+        return len(self._getter())
+
+    def __iter__(self) -> t.Iterator[t.Any]:
+        return iter(self._getter())
+
+    def __contains__(self, item: object) -> bool:
+        return item in self._getter()
+
+    def __getitem__(self, key: t.Any) -> t.Any:
+        return self._getter()[key]
+
+    def __setitem__(self, key: t.Any, value: t.Any) -> None:
+        self._getter()[key] = value
+
+    def __delitem__(self, key: t.Any) -> None:
+        del self._getter()[key]
+
+    def __call__(self, *args: t.Any, **kwargs: t.Any) -> t.Any:
+        return self._getter()(*args, **kwargs)
+
+
+current_app: Erlen = t.cast("Erlen", _Proxy(lambda: _app_ctx().app, "current_app"))
+g: _AppCtxGlobals = t.cast("_AppCtxGlobals", _Proxy(lambda: _app_ctx().g, "g"))
+request: Request = t.cast("Request", _Proxy(lambda: _req_ctx().request, "request"))
+session: SessionMixin = t.cast(
+    "SessionMixin", _Proxy(lambda: _req_ctx().session, "session")
+)

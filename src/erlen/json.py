@@ -1,0 +1,144 @@
+"""JSON serialization used by ``jsonify``, ``request.get_json`` and views that
+return a ``dict`` or ``list``.
+
+The app's :attr:`~erlen.Erlen.json` provider does the work, so an app can swap
+in a faster or stricter one (``app.json = MyProvider(app)``).  The functions
+here use the current app's provider when there is one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import decimal
+import json as _json
+import typing as t
+import uuid
+from datetime import date
+
+from werkzeug.http import http_date
+
+if t.TYPE_CHECKING:
+    from .app import Erlen
+    from .wrappers import Response
+
+__all__ = ["JSONProvider", "DefaultJSONProvider", "dumps", "loads", "jsonify"]
+
+
+def _default(o: t.Any) -> t.Any:
+    if isinstance(o, date):
+        return http_date(o)
+    if isinstance(o, decimal.Decimal | uuid.UUID):
+        return str(o)
+    if dataclasses.is_dataclass(o) and not isinstance(o, type):
+        return dataclasses.asdict(o)
+    if hasattr(o, "__html__"):
+        return str(o.__html__())
+    raise TypeError(f"Object of type {type(o).__name__} is not JSON serializable")
+
+
+class JSONProvider:
+    """The interface an app's JSON provider implements.
+
+    :param app: the app it belongs to.
+    """
+
+    def __init__(self, app: Erlen) -> None:
+        self._app = app
+
+    def dumps(self, obj: t.Any, **kwargs: t.Any) -> str:
+        """Serialize ``obj`` to a JSON string."""
+        raise NotImplementedError
+
+    def loads(self, s: str | bytes, **kwargs: t.Any) -> t.Any:
+        """Parse a JSON string or UTF-8 bytes."""
+        raise NotImplementedError
+
+    def response(self, *args: t.Any, **kwargs: t.Any) -> Response:
+        """A ``application/json`` response for the data; see :func:`jsonify`."""
+        from .wrappers import Response
+
+        return Response(
+            self.dumps(_prepare(args, kwargs)) + "\n", mimetype=self.mimetype
+        )
+
+    mimetype = "application/json"
+
+
+def _prepare(args: tuple[t.Any, ...], kwargs: dict[str, t.Any]) -> t.Any:
+    if args and kwargs:
+        raise TypeError("jsonify() takes either positional or keyword arguments.")
+    if not args and not kwargs:
+        return None
+    if len(args) == 1:
+        return args[0]
+    return args or kwargs
+
+
+class DefaultJSONProvider(JSONProvider):
+    """The standard library's :mod:`json`, with Flask's defaults: keys sorted,
+    ``datetime``/``date`` as HTTP dates, ``Decimal`` and ``UUID`` as strings,
+    dataclasses as dicts, objects with ``__html__`` as their HTML.
+    """
+
+    #: Serialize objects the standard encoder does not know.
+    default: t.Callable[[t.Any], t.Any] = staticmethod(_default)
+    #: Escape non-ASCII characters.
+    ensure_ascii = True
+    #: Sort object keys, so output is stable (and caches work).
+    sort_keys = True
+    #: Pretty-print ``jsonify`` output; ``None`` means "in debug mode".
+    compact: bool | None = None
+
+    def dumps(self, obj: t.Any, **kwargs: t.Any) -> str:
+        kwargs.setdefault("default", self.default)
+        kwargs.setdefault("ensure_ascii", self.ensure_ascii)
+        kwargs.setdefault("sort_keys", self.sort_keys)
+        return _json.dumps(obj, **kwargs)
+
+    def loads(self, s: str | bytes, **kwargs: t.Any) -> t.Any:
+        return _json.loads(s, **kwargs)
+
+    def response(self, *args: t.Any, **kwargs: t.Any) -> Response:
+        from .wrappers import Response
+
+        obj = _prepare(args, kwargs)
+        if self.compact is False or (self.compact is None and self._app.debug):
+            text = self.dumps(obj, indent=2)
+        else:
+            text = self.dumps(obj, separators=(",", ":"))
+        return Response(f"{text}\n", mimetype=self.mimetype)
+
+
+def _provider() -> JSONProvider | None:
+    from .globals import _cv_app
+
+    ctx = _cv_app.get(None)
+    return ctx.app.json if ctx is not None else None
+
+
+def dumps(obj: t.Any, **kwargs: t.Any) -> str:
+    """Serialize ``obj`` with the current app's provider (or the defaults)."""
+    provider = _provider()
+    if provider is not None:
+        return provider.dumps(obj, **kwargs)
+    kwargs.setdefault("default", _default)
+    return _json.dumps(obj, **kwargs)
+
+
+def loads(s: str | bytes, **kwargs: t.Any) -> t.Any:
+    """Parse JSON with the current app's provider (or the standard library)."""
+    provider = _provider()
+    if provider is not None:
+        return provider.loads(s, **kwargs)
+    return _json.loads(s, **kwargs)
+
+
+def jsonify(*args: t.Any, **kwargs: t.Any) -> Response:
+    """A JSON response: ``jsonify(user=name)``, ``jsonify([1, 2])``.
+
+    One positional argument is sent as it is; several become a list; keyword
+    arguments become an object.  Needs an app context.
+    """
+    from .globals import current_app
+
+    return current_app.json.response(*args, **kwargs)

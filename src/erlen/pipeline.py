@@ -1,0 +1,185 @@
+"""The one request pipeline: match → hooks → view → response → teardown.
+
+Both drivers call :func:`handle_request` with a request context and a
+*runner* (see :mod:`erlen.concurrency`) and send the response it returns.
+The pipeline never touches the server: reading it top to bottom is reading
+what happens to every request, under WSGI and ASGI alike.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from .concurrency import Runner
+from .exceptions import HTTPException
+
+if t.TYPE_CHECKING:
+    from .app import Erlen
+    from .ctx import RequestContext
+    from .wrappers import Response
+
+__all__ = ["handle_request"]
+
+
+async def handle_request(app: Erlen, ctx: RequestContext, run: Runner) -> Response:
+    """Run one request through ``app`` and return the response to send.
+
+    An exception escapes only when the app propagates exceptions (testing or
+    debug mode, see ``PROPAGATE_EXCEPTIONS``); the drivers let it reach the
+    server or the test client.
+    """
+    ctx.push()
+    error: BaseException | None = None
+    try:
+        try:
+            response = await full_dispatch(app, ctx, run)
+        except Exception as e:
+            error = e
+            response = await app._handle_exception(ctx, e, run)
+        except BaseException as e:
+            error = e
+            raise
+        return response
+    finally:
+        preserve = ctx.request._preserve_context
+        try:
+            await teardown(app, ctx, error, run)
+        finally:
+            ctx._pop_no_teardown(error, app_teardown=False)
+            if preserve is not None:
+                preserve(ctx)
+
+
+async def full_dispatch(app: Erlen, ctx: RequestContext, run: Runner) -> Response:
+    """Hooks, view and error handlers; returns the finished response."""
+    app._got_first_request = True
+    request = ctx.request
+    try:
+        app._signal("request_started", app)
+        app.match_request(request)
+        rv = await preprocess(app, ctx, run)
+        if rv is None:
+            rv = await dispatch(app, ctx, run)
+    except Exception as e:
+        rv = await app._handle_user_exception(ctx, e, run)
+    return await finalize(app, ctx, rv, run)
+
+
+async def preprocess(app: Erlen, ctx: RequestContext, run: Runner) -> t.Any:
+    """URL value preprocessors, then ``before_request`` hooks (app first,
+    then each blueprint from the outermost).  A hook's non-``None`` return
+    value ends the request with it."""
+    request = ctx.request
+    names = (None, *reversed(request.blueprints))
+    for name in names:
+        for preprocessor in app.url_value_preprocessors.get(name, ()):
+            await run(preprocessor, request.endpoint, request.view_args)
+    for name in names:
+        for func in app.before_request_funcs.get(name, ()):
+            rv = await run(func)
+            if rv is not None:
+                return rv
+    return None
+
+
+async def dispatch(app: Erlen, ctx: RequestContext, run: Runner) -> t.Any:
+    """Call the matched view with the URL's values (or raise the routing
+    error, or answer ``OPTIONS`` automatically)."""
+    request = ctx.request
+    if request.routing_exception is not None:
+        raise request.routing_exception
+    rule = request.url_rule
+    assert rule is not None  # match_request sets rule or routing_exception
+    if request.method == "OPTIONS" and rule.provide_automatic_options:
+        return app.make_default_options_response(request)
+    view = app.view_functions[rule.endpoint]  # type: ignore[index]
+    return await run(view, **request.view_args)  # type: ignore[arg-type]
+
+
+async def finalize(
+    app: Erlen,
+    ctx: RequestContext,
+    rv: t.Any,
+    run: Runner,
+    from_error_handler: bool = False,
+) -> Response:
+    """Turn the view's return value into a response and run the
+    ``after_request`` functions and the session save."""
+    response = app.make_response(rv)
+    try:
+        response = await process_response(app, ctx, response, run)
+        app._signal("request_finished", app, response=response)
+    except Exception:
+        if not from_error_handler:
+            raise
+        app.logger.exception(
+            "Request finalizing failed with an error while handling an error"
+        )
+    return response
+
+
+async def process_response(
+    app: Erlen, ctx: RequestContext, response: Response, run: Runner
+) -> Response:
+    """``after_this_request`` functions, then ``after_request`` hooks (innermost
+    blueprint first, each list in reverse), then save the session if it was
+    used."""
+    for func in ctx._after_request_functions:
+        response = await run(func, response)
+    for name in (*ctx.request.blueprints, None):
+        for func in reversed(app.after_request_funcs.get(name, ())):
+            response = await run(func, response)
+    if ctx.session_loaded:
+        await app._save_session(ctx, response, run)
+    return response
+
+
+async def teardown(
+    app: Erlen, ctx: RequestContext, error: BaseException | None, run: Runner
+) -> None:
+    """``teardown_request`` then ``teardown_appcontext`` functions, in reverse
+    registration order.  Each runs even if another raised; their errors are
+    logged."""
+    app._signal("request_tearing_down", app, exc=error)
+    request = ctx.request
+    for name in (*request.blueprints, None):
+        for func in reversed(app.teardown_request_funcs.get(name, ())):
+            await _run_teardown(app, run, func, error)
+    if ctx._app_ctx is not None and len(ctx._app_ctx._tokens) == 1:
+        await app._teardown_appcontext(error, run)
+
+
+async def _run_teardown(
+    app: Erlen, run: Runner, func: t.Callable[..., t.Any], error: BaseException | None
+) -> None:
+    try:
+        await run(func, error)
+    except Exception:
+        app.logger.exception("Error in teardown function %r", func)
+
+
+async def handle_user_exception(
+    app: Erlen, ctx: RequestContext, e: Exception, run: Runner
+) -> t.Any:
+    """Find an error handler for an exception raised by a hook or view.
+
+    HTTP exceptions without a handler become their own response; any other
+    exception without a handler is re-raised (and becomes a 500).
+    """
+    from .exceptions import BadRequestKeyError, RequestRedirect
+
+    if isinstance(e, BadRequestKeyError) and (
+        app.debug or app.config["TRAP_BAD_REQUEST_ERRORS"]
+    ):
+        e.show_exception = True
+    if isinstance(e, HTTPException) and not app.trap_http_exception(e):
+        if e.code is None or isinstance(e, RequestRedirect):
+            return e
+        handler = app._find_error_handler(e, ctx.request.blueprints)
+        if handler is None:
+            return e
+        return await run(handler, e)
+    handler = app._find_error_handler(e, ctx.request.blueprints)
+    if handler is None:
+        raise e
+    return await run(handler, e)

@@ -1,0 +1,728 @@
+"""The test client, with Flask's API, running requests through the WSGI or
+the ASGI driver.
+
+``app.test_client()`` runs requests through WSGI; ``app.test_client(driver=
+"asgi")`` sends the same requests through ``app.asgi``.  Everything else is
+the same, so a test suite can run both ways.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import mimetypes
+import os
+import secrets
+import typing as t
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from urllib.parse import unquote, urlencode, urljoin, urlsplit
+
+from werkzeug.http import parse_date
+
+from .datastructures import Headers, MultiDict
+from .globals import _cv_app, _cv_request
+from .wrappers import Response
+
+if t.TYPE_CHECKING:
+    from .app import Erlen
+    from .ctx import RequestContext
+    from .wrappers import Request
+
+__all__ = ["Cookie", "ErlenClient", "TestResponse", "build_request"]
+
+Driver = t.Literal["wsgi", "asgi"]
+
+
+@dataclass
+class _RequestSpec:
+    """A request independent of the server interface."""
+
+    method: str
+    scheme: str
+    host: str
+    root_path: str
+    path: str
+    query_string: bytes
+    headers: list[tuple[str, str]]
+    body: bytes
+    environ_base: dict[str, t.Any] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        qs = f"?{self.query_string.decode()}" if self.query_string else ""
+        return f"{self.scheme}://{self.host}{self.root_path}{self.path}{qs}"
+
+    def to_environ(self) -> dict[str, t.Any]:
+        host, _, port = self.host.partition(":")
+        environ: dict[str, t.Any] = {
+            "REQUEST_METHOD": self.method,
+            "SCRIPT_NAME": self.root_path.encode().decode("latin-1"),
+            "PATH_INFO": self.path.encode().decode("latin-1"),
+            "QUERY_STRING": self.query_string.decode("latin-1"),
+            "SERVER_NAME": host,
+            "SERVER_PORT": port or ("443" if self.scheme == "https" else "80"),
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "REMOTE_ADDR": "127.0.0.1",
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": self.scheme,
+            "wsgi.input": io.BytesIO(self.body),
+            "wsgi.errors": io.StringIO(),
+            "wsgi.multithread": False,
+            "wsgi.multiprocess": False,
+            "wsgi.run_once": False,
+        }
+        for name, value in self.headers:
+            key = name.upper().replace("-", "_")
+            if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+                key = f"HTTP_{key}"
+            if key in environ and key.startswith("HTTP_"):
+                sep = "; " if key == "HTTP_COOKIE" else ","
+                environ[key] = f"{environ[key]}{sep}{value}"
+            else:
+                environ[key] = value
+        environ.update(self.environ_base)
+        return environ
+
+    def to_scope(self) -> dict[str, t.Any]:
+        host, _, port = self.host.partition(":")
+        env = self.environ_base
+        headers = [
+            (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in self.headers
+        ]
+        for key, value in env.items():
+            if key.startswith("HTTP_"):
+                name = key[5:].replace("_", "-").lower().encode("latin-1")
+                headers = [h for h in headers if h[0] != name]
+                headers.append((name, str(value).encode("latin-1")))
+        return {
+            "type": "http",
+            "asgi": {"version": "3.0", "spec_version": "2.3"},
+            "http_version": "1.1",
+            "method": self.method,
+            "scheme": env.get("wsgi.url_scheme", self.scheme),
+            "path": env.get("PATH_INFO", self.path),
+            "raw_path": self.path.encode(),
+            "root_path": env.get("SCRIPT_NAME", self.root_path),
+            "query_string": self.query_string,
+            "headers": headers,
+            "server": (
+                host,
+                int(port) if port else (443 if self.scheme == "https" else 80),
+            ),
+            "client": (env.get("REMOTE_ADDR", "127.0.0.1"), 0),
+            "extensions": {},
+        }
+
+
+def _is_file(value: t.Any) -> bool:
+    return hasattr(value, "read") or (
+        isinstance(value, tuple) and bool(value) and hasattr(value[0], "read")
+    )
+
+
+def _items(
+    data: Mapping[str, t.Any] | t.Iterable[tuple[str, t.Any]],
+) -> Iterator[tuple[str, t.Any]]:
+    if isinstance(data, MultiDict):
+        yield from data.items(multi=True)
+        return
+    pairs = data.items() if isinstance(data, Mapping) else data
+    for key, value in pairs:
+        if isinstance(value, list):
+            for v in value:
+                yield key, v
+        else:
+            yield key, value
+
+
+def encode_multipart(
+    fields: Iterator[tuple[str, t.Any]], boundary: str | None = None
+) -> tuple[bytes, str]:
+    """Encode form fields and files as ``multipart/form-data``.
+
+    A file is a file object or ``(fileobj, filename[, content_type])``.
+    Returns the body and the boundary.
+    """
+    boundary = boundary or f"---------------ErlenFormBoundary{secrets.token_hex(8)}"
+    out = io.BytesIO()
+    for name, value in fields:
+        out.write(f"--{boundary}\r\n".encode())
+        if _is_file(value):
+            content_type = None
+            if isinstance(value, tuple):
+                fileobj = value[0]
+                filename = value[1] if len(value) > 1 else None
+                if len(value) > 2:
+                    content_type = value[2]
+            else:
+                fileobj = value
+                filename = None
+            if filename is None:
+                filename = os.path.basename(getattr(fileobj, "name", "") or "") or name
+            if content_type is None:
+                content_type = (
+                    getattr(fileobj, "content_type", None)
+                    or mimetypes.guess_type(filename)[0]
+                    or "application/octet-stream"
+                )
+            quoted = filename.replace("\\", "\\\\").replace('"', '\\"')
+            out.write(
+                f'Content-Disposition: form-data; name="{name}";'
+                f' filename="{quoted}"\r\nContent-Type: {content_type}\r\n\r\n'.encode()
+            )
+            content = fileobj.read()
+            out.write(content.encode() if isinstance(content, str) else content)
+        else:
+            out.write(f'Content-Disposition: form-data; name="{name}"\r\n\r\n'.encode())
+            out.write(value if isinstance(value, bytes) else str(value).encode())
+        out.write(b"\r\n")
+    out.write(f"--{boundary}--\r\n".encode())
+    return out.getvalue(), boundary
+
+
+def make_spec(
+    app: Erlen,
+    path: str = "/",
+    base_url: str | None = None,
+    query_string: Mapping[str, t.Any] | str | bytes | None = None,
+    method: str = "GET",
+    headers: t.Any = None,
+    data: t.Any = None,
+    json: t.Any = None,
+    content_type: str | None = None,
+    subdomain: str | None = None,
+    url_scheme: str | None = None,
+    environ_base: dict[str, t.Any] | None = None,
+    environ_overrides: dict[str, t.Any] | None = None,
+) -> _RequestSpec:
+    """Describe a request from the test client's arguments."""
+    url = urlsplit(path)
+    if base_url is None:
+        server = app.config["SERVER_NAME"] or "localhost"
+        if subdomain:
+            server = f"{subdomain}.{server}"
+        root = app.config["APPLICATION_ROOT"]
+        scheme = url.scheme or url_scheme or app.config["PREFERRED_URL_SCHEME"]
+        base_url = f"{scheme}://{url.netloc or server}{root}"
+    base = urlsplit(base_url)
+    root_path = unquote(base.path.rstrip("/"))
+    req_path = unquote(url.path) or "/"
+
+    if url.query and query_string is not None:
+        raise ValueError("Query string is defined in the path and as an argument.")
+    if query_string is None:
+        qs = url.query.encode()
+    elif isinstance(query_string, bytes):
+        qs = query_string
+    elif isinstance(query_string, str):
+        qs = query_string.encode()
+    else:
+        qs = urlencode(list(_items(query_string))).encode()
+
+    header_list: list[tuple[str, str]] = []
+    if headers:
+        header_list.extend(Headers(headers).items())
+    names = {k.lower() for k, _ in header_list}
+    if "host" not in names:
+        header_list.insert(0, ("Host", base.netloc))
+
+    body = b""
+    if json is not None:
+        if data is not None:
+            raise TypeError("Can't pass both 'data' and 'json'.")
+        with app.app_context():
+            body = app.json.dumps(json).encode()
+        content_type = content_type or "application/json"
+    elif isinstance(data, str):
+        body = data.encode()
+    elif isinstance(data, bytes | bytearray):
+        body = bytes(data)
+    elif hasattr(data, "read"):
+        body = data.read()
+    elif data is not None:
+        fields = list(_items(data))
+        if any(_is_file(v) for _, v in fields) or (content_type or "").startswith(
+            "multipart/form-data"
+        ):
+            body, boundary = encode_multipart(iter(fields))
+            content_type = f"multipart/form-data; boundary={boundary}"
+        else:
+            body = urlencode(fields).encode()
+            content_type = content_type or "application/x-www-form-urlencoded"
+    if content_type is not None and "content-type" not in names:
+        header_list.append(("Content-Type", content_type))
+    if (body or method in ("POST", "PUT", "PATCH")) and "content-length" not in names:
+        header_list.append(("Content-Length", str(len(body))))
+
+    env = dict(environ_base or {})
+    env.update(environ_overrides or {})
+    return _RequestSpec(
+        method=method.upper(),
+        scheme=base.scheme or "http",
+        host=base.netloc,
+        root_path=root_path,
+        path=req_path,
+        query_string=qs,
+        headers=header_list,
+        body=body,
+        environ_base=env,
+    )
+
+
+def build_request(app: Erlen, *args: t.Any, **kwargs: t.Any) -> Request:
+    """A :class:`~erlen.Request` from the test client's arguments (used by
+    ``app.test_request_context``)."""
+    from .wsgi import request_from_environ
+
+    request = request_from_environ(app, make_spec(app, *args, **kwargs).to_environ())
+    request._json_loads = app.json.loads
+    return request
+
+
+class TestResponse(Response):
+    """A response received by the test client."""
+
+    __test__ = False
+    default_mimetype = None
+
+    #: The request that produced this response.
+    request: _RequestSpec
+    #: Responses of the redirects followed to get here, oldest first.
+    history: tuple[TestResponse, ...] = ()
+
+
+@dataclass
+class Cookie:
+    """A cookie in the test client's jar."""
+
+    key: str
+    value: str
+    domain: str = "localhost"
+    path: str = "/"
+    origin_only: bool = True
+    expires: datetime | None = None
+    max_age: int | None = None
+    secure: bool = False
+    http_only: bool = False
+    same_site: str | None = None
+    partitioned: bool = False
+
+    @property
+    def decoded_key(self) -> str:
+        return self.key
+
+    @property
+    def decoded_value(self) -> str:
+        return self.value
+
+    def _matches(self, host: str, path: str) -> bool:
+        host = host.partition(":")[0].lower()
+        domain = self.domain.lower()
+        if self.origin_only:
+            if host != domain:
+                return False
+        elif not (host == domain or host.endswith("." + domain)):
+            return False
+        return path == self.path or path.startswith(self.path.rstrip("/") + "/")
+
+    def _expired(self) -> bool:
+        return self.expires is not None and self.expires <= datetime.now(UTC)
+
+    @classmethod
+    def _from_header(cls, header: str, host: str, path: str) -> Cookie:
+        first, *attrs = header.split(";")
+        key, _, value = first.strip().partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            value = value[1:-1]
+        cookie = cls(key.strip(), value, domain=host.partition(":")[0])
+        cookie.path = path.rpartition("/")[0] or "/"
+        for attr in attrs:
+            name, _, val = attr.strip().partition("=")
+            name = name.lower()
+            if name == "domain" and val:
+                cookie.domain = val.lstrip(".")
+                cookie.origin_only = False
+            elif name == "path":
+                cookie.path = val or "/"
+            elif name == "max-age":
+                try:
+                    cookie.max_age = int(val)
+                except ValueError:
+                    continue
+                if cookie.max_age <= 0:
+                    cookie.expires = datetime.fromtimestamp(0, UTC)
+            elif name == "expires" and cookie.max_age is None:
+                cookie.expires = parse_date(val)
+            elif name == "secure":
+                cookie.secure = True
+            elif name == "httponly":
+                cookie.http_only = True
+            elif name == "samesite":
+                cookie.same_site = val
+            elif name == "partitioned":
+                cookie.partitioned = True
+        return cookie
+
+
+class _Preserved:
+    """Re-pushes a finished request's contexts (without running teardown
+    again) so a test can inspect ``request``, ``g`` and ``session``."""
+
+    def __init__(self, ctx: RequestContext) -> None:
+        self.ctx = ctx
+
+    def __enter__(self) -> None:
+        app_ctx = self.ctx._app_ctx
+        self._app_token = _cv_app.set(app_ctx) if app_ctx is not None else None
+        self._req_token = _cv_request.set(self.ctx)
+
+    def __exit__(self, *exc: object) -> None:
+        _cv_request.reset(self._req_token)
+        if self._app_token is not None:
+            _cv_app.reset(self._app_token)
+
+
+class ErlenClient:
+    """Sends requests to an app without a server.
+
+    :param app: the app.
+    :param use_cookies: keep cookies between requests, like a browser.
+    :param driver: ``"wsgi"`` or ``"asgi"``: the interface requests go
+        through.
+
+    Use ``with client:`` to keep the last request's context after it ended,
+    to inspect ``request``, ``g`` or ``session`` in the test.
+    """
+
+    __test__ = False
+
+    def __init__(
+        self, app: Erlen, use_cookies: bool = True, driver: Driver = "wsgi"
+    ) -> None:
+        if driver not in ("wsgi", "asgi"):
+            raise ValueError(f"driver must be 'wsgi' or 'asgi', not {driver!r}.")
+        self.application = app
+        self.driver: Driver = driver
+        self.use_cookies = use_cookies
+        self._cookies: dict[tuple[str, str, str], Cookie] = {}
+        #: WSGI environ keys added to every request (``REMOTE_ADDR``,
+        #: ``HTTP_*`` headers also apply under ASGI).
+        self.environ_base: dict[str, t.Any] = {
+            "REMOTE_ADDR": "127.0.0.1",
+            "HTTP_USER_AGENT": "Erlen test client",
+        }
+        self.preserve_context = False
+        self._new_contexts: list[RequestContext] = []
+        self._context_stack = ExitStack()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.application!r} via {self.driver}>"
+
+    # -- cookies --------------------------------------------------------------
+
+    def get_cookie(
+        self, key: str, domain: str = "localhost", path: str = "/"
+    ) -> Cookie | None:
+        """The cookie with this key, domain and path, or ``None``."""
+        cookie = self._cookies.get((domain, path, key))
+        if cookie is None or cookie._expired():
+            return None
+        return cookie
+
+    def set_cookie(
+        self,
+        key: str,
+        value: str = "",
+        *,
+        domain: str = "localhost",
+        origin_only: bool = True,
+        path: str = "/",
+        **kwargs: t.Any,
+    ) -> None:
+        """Put a cookie in the jar, as if the server had set it."""
+        if not self.use_cookies:
+            raise TypeError(
+                "Cookies are disabled. Create a client with 'use_cookies=True'."
+            )
+        self._cookies[(domain, path, key)] = Cookie(
+            key, value, domain=domain, path=path, origin_only=origin_only, **kwargs
+        )
+
+    def delete_cookie(
+        self, key: str, *, domain: str = "localhost", path: str = "/"
+    ) -> None:
+        """Remove a cookie from the jar."""
+        self._cookies.pop((domain, path, key), None)
+
+    def _cookie_header(self, spec: _RequestSpec) -> str | None:
+        pairs = [
+            f"{c.key}={c.value}"
+            for c in self._cookies.values()
+            if not c._expired()
+            and c._matches(spec.host, spec.root_path + spec.path)
+            and (not c.secure or spec.scheme == "https")
+        ]
+        return "; ".join(pairs) or None
+
+    def _store_cookies(self, spec: _RequestSpec, headers: Headers) -> None:
+        for header in headers.getlist("Set-Cookie"):
+            cookie = Cookie._from_header(header, spec.host, spec.root_path + spec.path)
+            key = (cookie.domain, cookie.path, cookie.key)
+            if cookie._expired():
+                self._cookies.pop(key, None)
+            else:
+                self._cookies[key] = cookie
+
+    # -- requests -------------------------------------------------------------
+
+    def open(
+        self,
+        *args: t.Any,
+        buffered: bool = False,
+        follow_redirects: bool = False,
+        **kwargs: t.Any,
+    ) -> TestResponse:
+        """Send a request: ``open("/path", method="POST", data=...)``.
+
+        Arguments: ``path``, ``method``, ``base_url``, ``query_string``,
+        ``headers``, ``data`` (dict, str, bytes; files as
+        ``(fileobj, filename[, content_type])``), ``json``, ``content_type``,
+        ``environ_base``, ``environ_overrides``.  With
+        ``follow_redirects=True`` the final response's ``history`` holds the
+        redirects.
+        """
+        kwargs["environ_base"] = {
+            **self.environ_base,
+            **(kwargs.get("environ_base") or {}),
+        }
+        spec = make_spec(self.application, *args, **kwargs)
+        self._context_stack.close()
+        response = self._send(spec)
+        if not follow_redirects:
+            return response
+        history: list[TestResponse] = []
+        seen = 0
+        while (
+            response.status_code in (301, 302, 303, 305, 307, 308) and response.location
+        ):
+            seen += 1
+            if seen > 30:
+                raise RuntimeError("Too many redirects (a loop?).")
+            history.append(response)
+            spec = self._redirect_spec(spec, response)
+            self._context_stack.close()
+            response = self._send(spec)
+        response.history = tuple(history)
+        return response
+
+    def _redirect_spec(
+        self, spec: _RequestSpec, response: TestResponse
+    ) -> _RequestSpec:
+        target = urlsplit(urljoin(spec.url, response.location))
+        keep_body = response.status_code in (307, 308)
+        method = spec.method if keep_body or spec.method == "HEAD" else "GET"
+        headers = [
+            (k, v)
+            for k, v in spec.headers
+            if k.lower() not in ("host", "cookie")
+            and (keep_body or k.lower() not in ("content-type", "content-length"))
+        ]
+        root = spec.root_path
+        path = unquote(target.path) or "/"
+        if root and path.startswith(root):
+            path = path[len(root) :] or "/"
+        headers.insert(0, ("Host", target.netloc or spec.host))
+        return _RequestSpec(
+            method=method,
+            scheme=target.scheme or spec.scheme,
+            host=target.netloc or spec.host,
+            root_path=root,
+            path=path,
+            query_string=target.query.encode(),
+            headers=headers,
+            body=spec.body if keep_body else b"",
+            environ_base=spec.environ_base,
+        )
+
+    def _send(self, spec: _RequestSpec) -> TestResponse:
+        if self.use_cookies:
+            cookie = self._cookie_header(spec)
+            if cookie is not None:
+                spec.headers = [
+                    (k, v) for k, v in spec.headers if k.lower() != "cookie"
+                ]
+                spec.headers.append(("Cookie", cookie))
+        preserve = self._new_contexts.append if self.preserve_context else None
+        status: int | str
+        if self.driver == "wsgi":
+            status, headers, body = self._run_wsgi(spec, preserve)
+        else:
+            status, headers, body = self._run_asgi(spec, preserve)
+        response = TestResponse(None, status, headers)
+        response.response = [body]
+        response.request = spec
+        if self.use_cookies:
+            self._store_cookies(spec, response.headers)
+        while self._new_contexts:
+            self._context_stack.enter_context(_Preserved(self._new_contexts.pop(0)))
+        return response
+
+    def _run_wsgi(
+        self, spec: _RequestSpec, preserve: t.Callable[[t.Any], None] | None
+    ) -> tuple[str, Headers, bytes]:
+        environ = spec.to_environ()
+        if preserve is not None:
+            environ["erlen.preserve_context"] = preserve
+        result: dict[str, t.Any] = {}
+
+        def start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: t.Any = None
+        ) -> t.Callable[[bytes], None]:
+            result["status"], result["headers"] = status, headers
+            return lambda data: None
+
+        app_iter = self.application(environ, start_response)
+        try:
+            body = b"".join(app_iter)
+        finally:
+            close = getattr(app_iter, "close", None)
+            if close is not None:
+                close()
+        return result["status"], Headers(result["headers"]), body
+
+    def _run_asgi(
+        self, spec: _RequestSpec, preserve: t.Callable[[t.Any], None] | None
+    ) -> tuple[int, Headers, bytes]:
+        scope = spec.to_scope()
+        if preserve is not None:
+            scope["extensions"]["erlen.preserve_context"] = preserve
+        if self._loop is None or self._loop.is_closed():
+            self._loop = asyncio.new_event_loop()
+        return self._loop.run_until_complete(self._asgi_call(scope, spec.body))
+
+    async def _asgi_call(
+        self, scope: dict[str, t.Any], body: bytes
+    ) -> tuple[int, Headers, bytes]:
+        done = asyncio.Event()
+        received = False
+
+        async def receive() -> dict[str, t.Any]:
+            nonlocal received
+            if not received:
+                received = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            await done.wait()
+            return {"type": "http.disconnect"}
+
+        start: dict[str, t.Any] = {}
+        chunks: list[bytes] = []
+
+        async def send(message: dict[str, t.Any]) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    done.set()
+
+        await self.application.asgi(scope, receive, send)
+        if not start:
+            raise RuntimeError("The ASGI app finished without starting a response.")
+        headers = Headers(
+            [(k.decode("latin-1"), v.decode("latin-1")) for k, v in start["headers"]]
+        )
+        return start["status"], headers, b"".join(chunks)
+
+    def get(self, *args: t.Any, **kw: t.Any) -> TestResponse:
+        """``open(..., method="GET")``."""
+        return self.open(*args, method="GET", **kw)
+
+    def post(self, *args: t.Any, **kw: t.Any) -> TestResponse:
+        """``open(..., method="POST")``."""
+        return self.open(*args, method="POST", **kw)
+
+    def put(self, *args: t.Any, **kw: t.Any) -> TestResponse:
+        """``open(..., method="PUT")``."""
+        return self.open(*args, method="PUT", **kw)
+
+    def patch(self, *args: t.Any, **kw: t.Any) -> TestResponse:
+        """``open(..., method="PATCH")``."""
+        return self.open(*args, method="PATCH", **kw)
+
+    def delete(self, *args: t.Any, **kw: t.Any) -> TestResponse:
+        """``open(..., method="DELETE")``."""
+        return self.open(*args, method="DELETE", **kw)
+
+    def head(self, *args: t.Any, **kw: t.Any) -> TestResponse:
+        """``open(..., method="HEAD")``."""
+        return self.open(*args, method="HEAD", **kw)
+
+    def options(self, *args: t.Any, **kw: t.Any) -> TestResponse:
+        """``open(..., method="OPTIONS")``."""
+        return self.open(*args, method="OPTIONS", **kw)
+
+    def trace(self, *args: t.Any, **kw: t.Any) -> TestResponse:
+        """``open(..., method="TRACE")``."""
+        return self.open(*args, method="TRACE", **kw)
+
+    # -- contexts and sessions ------------------------------------------------
+
+    def __enter__(self) -> ErlenClient:
+        if self.preserve_context:
+            raise RuntimeError("Cannot nest client invocations")
+        self.preserve_context = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.preserve_context = False
+        self._context_stack.close()
+
+    def close(self) -> None:
+        """Release the client's event loop (the ASGI driver's)."""
+        self._context_stack.close()
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.close()
+
+    def __del__(self) -> None:
+        loop = getattr(self, "_loop", None)
+        if loop is not None and not loop.is_closed():
+            loop.close()
+
+    @contextmanager
+    def session_transaction(self, *args: t.Any, **kwargs: t.Any) -> Iterator[t.Any]:
+        """Open the session the next request would see, to read or change it;
+        changes are saved to the client's cookies on exit::
+
+            with client.session_transaction() as session:
+                session["user_id"] = 1
+        """
+        if not self.use_cookies:
+            raise TypeError(
+                "Cookies are disabled. Create a client with 'use_cookies=True'."
+            )
+        app = self.application
+        spec = make_spec(app, *args, **kwargs)
+        cookie = self._cookie_header(spec)
+        if cookie is not None:
+            spec.headers.append(("Cookie", cookie))
+        from .wsgi import request_from_environ
+
+        request = request_from_environ(app, spec.to_environ())
+        ctx = app.request_context(request)
+        si = app.session_interface
+        with ctx:
+            session = si.open_session(app, request)
+        if session is None:
+            raise RuntimeError("Session backend did not open a session.")
+        yield session
+        if si.is_null_session(session):
+            return
+        response = app.response_class()
+        with ctx:
+            si.save_session(app, session, response)
+        self._store_cookies(spec, response.headers)

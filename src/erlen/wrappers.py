@@ -1,0 +1,915 @@
+"""The request and response objects, one of each for both server interfaces.
+
+The drivers (:mod:`erlen.wsgi`, :mod:`erlen.asgi`) build a :class:`Request`
+from what the server gives them and send the :class:`Response` the pipeline
+returns.  Everything a request offers is computed on first use and cached:
+a view that never touches ``request.args`` never parses the query string.
+"""
+
+from __future__ import annotations
+
+import io
+import typing as t
+from functools import cached_property
+from http import HTTPStatus
+from urllib.parse import parse_qsl, quote
+
+from werkzeug.exceptions import HTTPException as _WerkzeugHTTPException
+from werkzeug.formparser import FormDataParser
+from werkzeug.http import (
+    dump_cookie,
+    parse_accept_header,
+    parse_cookie,
+    parse_options_header,
+)
+from werkzeug.user_agent import UserAgent
+
+from . import exceptions as exc
+from .datastructures import (
+    Authorization,
+    CombinedMultiDict,
+    FileStorage,
+    Headers,
+    ImmutableMultiDict,
+    LanguageAccept,
+    MIMEAccept,
+)
+
+if t.TYPE_CHECKING:
+    from datetime import datetime, timedelta
+
+    from .routing import Rule
+
+__all__ = ["Request", "Response"]
+
+_EMPTY: ImmutableMultiDict[str, t.Any] = ImmutableMultiDict()
+
+#: Statuses that carry no body.
+_NO_BODY_STATUSES = frozenset({204, 304})
+
+
+class _BodyStream(io.RawIOBase):
+    """Reads at most ``length`` bytes (all, when ``None``) from ``raw``.
+
+    Reading past ``max_length`` raises a 413, and a client that stops before
+    the declared length gets a 400; so neither can make a view hang or read
+    another request's bytes.
+    """
+
+    def __init__(
+        self, raw: t.BinaryIO, length: int | None, max_length: int | None
+    ) -> None:
+        self._raw = raw
+        self._length = length
+        self._max = max_length
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: t.Any) -> int:
+        size = len(buffer)
+        if self._length is not None:
+            size = min(size, self._length - self._pos)
+            if size <= 0:
+                return 0
+        elif self._max is not None:
+            # Read one byte past the limit so "too large" can be detected.
+            size = min(size, self._max + 1 - self._pos)
+            if size <= 0:
+                raise exc.RequestEntityTooLarge()
+        data = self._raw.read(size)
+        if not data:
+            if self._length is not None:
+                raise exc.BadRequest(
+                    "The client disconnected before sending the whole body."
+                )
+            return 0
+        n = len(data)
+        self._pos += n
+        if self._max is not None and self._pos > self._max:
+            raise exc.RequestEntityTooLarge()
+        buffer[:n] = data
+        return n
+
+
+def _wrap_werkzeug_error(e: _WerkzeugHTTPException) -> exc.HTTPException:
+    cls = exc.default_exceptions.get(e.code or 400, exc.BadRequest)
+    return cls(e.description)
+
+
+class Request:
+    """The incoming request, as ``request`` in views.
+
+    Drivers build it; apps and tests normally never construct one.  Values
+    that need parsing (``args``, ``form``, ``files``, ``cookies``, ``json``,
+    ``headers``, ``accept_*``) are parsed on first access and cached.
+
+    :param method: the HTTP method, uppercase.
+    :param scheme: ``"http"`` or ``"https"`` (``"ws"``/``"wss"`` for websockets).
+    :param server: the server's ``(host, port)`` when known.
+    :param root_path: the prefix the app is mounted under (WSGI's
+        ``SCRIPT_NAME``), without a trailing slash.
+    :param path: the decoded path below ``root_path``, starting with ``/``.
+    :param query_string: the raw query string, without ``?``.
+    :param headers: the raw headers: the WSGI environ or the ASGI header list.
+    :param remote_addr: the client's address.
+    :param input_stream: the raw body stream.
+    :param input_terminated: the body ends at EOF even without a
+        ``Content-Length`` (chunked requests, or an ASGI body already received).
+    """
+
+    #: The class of :attr:`args`, :attr:`form` and :attr:`files`.
+    parameter_storage_class = ImmutableMultiDict
+    #: Set by the app while matching: the rule, its converted values, or the
+    #: routing error to raise when the view would be called.
+    url_rule: Rule | None = None
+    view_args: dict[str, t.Any] | None = None
+    routing_exception: exc.HTTPException | None = None
+    #: The app's JSON provider ``loads`` (set by the app; stdlib otherwise).
+    _json_loads: t.Callable[[str | bytes], t.Any] | None = None
+    #: The WSGI environ, when the request came through the WSGI driver.
+    environ: dict[str, t.Any] | None = None
+    #: The ASGI scope, when the request came through the ASGI driver.
+    scope: dict[str, t.Any] | None = None
+    #: Set by the test client to keep the context after the request.
+    _preserve_context: t.Callable[[t.Any], None] | None = None
+
+    def __init__(
+        self,
+        method: str,
+        scheme: str,
+        server: tuple[str, int | None] | None,
+        root_path: str,
+        path: str,
+        query_string: bytes,
+        headers: t.Any,
+        remote_addr: str | None = None,
+        input_stream: t.BinaryIO | None = None,
+        input_terminated: bool = False,
+        max_content_length: int | None = None,
+        max_form_memory_size: int | None = None,
+        max_form_parts: int | None = None,
+    ) -> None:
+        self.method = method
+        self.scheme = scheme
+        self.server = server
+        self.root_path = root_path
+        self.path = path
+        self.query_string = query_string
+        self._raw_headers = headers
+        self.remote_addr = remote_addr
+        self._input = input_stream
+        self._input_terminated = input_terminated
+        #: The largest body accepted, in bytes (``MAX_CONTENT_LENGTH``).  Set
+        #: it in a view or ``before_request`` hook to change it for this
+        #: request only.
+        self.max_content_length = max_content_length
+        #: The largest non-file form field, in bytes (``MAX_FORM_MEMORY_SIZE``).
+        self.max_form_memory_size = max_form_memory_size
+        #: The most multipart parts accepted (``MAX_FORM_PARTS``).
+        self.max_form_parts = max_form_parts
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.url!r} [{self.method}]>"
+
+    # -- headers ------------------------------------------------------------
+
+    def _header(self, name: str) -> str | None:
+        """One header's raw value without building :attr:`headers`.
+
+        ``name`` is lowercase.
+        """
+        raw = self._raw_headers
+        if isinstance(raw, dict):  # WSGI environ
+            if name == "content-type":
+                return raw.get("CONTENT_TYPE") or None
+            if name == "content-length":
+                return raw.get("CONTENT_LENGTH") or None
+            value = raw.get("HTTP_" + name.upper().replace("-", "_"))
+            return None if value is None else str(value)
+        key = name.encode("latin-1")
+        values = [v for k, v in raw if k == key]
+        if not values:
+            return None
+        # Repeated headers are joined as RFC 9110 says (cookies with "; ").
+        sep = b"; " if name == "cookie" else b", "
+        return sep.join(values).decode("latin-1")
+
+    @cached_property
+    def headers(self) -> Headers:
+        """The request headers: case-insensitive, multi-valued
+        (``headers.getlist("X-Forwarded-For")``)."""
+        raw = self._raw_headers
+        if isinstance(raw, dict):
+            items: list[tuple[str, str]] = []
+            for key, value in raw.items():
+                if key.startswith("HTTP_") and key not in (
+                    "HTTP_CONTENT_TYPE",
+                    "HTTP_CONTENT_LENGTH",
+                ):
+                    items.append((key[5:].replace("_", "-").title(), value))
+                elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
+                    items.append((key.replace("_", "-").title(), value))
+            return Headers(items)
+        return Headers([(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw])
+
+    # -- URL parts ----------------------------------------------------------
+
+    @cached_property
+    def host(self) -> str:
+        """The host the client asked for, with the port when it is not the
+        scheme's default."""
+        host = self._header("host")
+        if host:
+            return host
+        if self.server is None:
+            return ""
+        name, port = self.server
+        if port is None or (self.scheme, port) in (
+            ("http", 80),
+            ("https", 443),
+            ("ws", 80),
+            ("wss", 443),
+        ):
+            return name
+        return f"{name}:{port}"
+
+    @property
+    def is_secure(self) -> bool:
+        """Whether the request came over HTTPS (or WSS)."""
+        return self.scheme in ("https", "wss")
+
+    @property
+    def script_root(self) -> str:
+        """Alias for :attr:`root_path`."""
+        return self.root_path
+
+    @property
+    def full_path(self) -> str:
+        """The path and the query string: ``/page?x=1`` (``?`` always there)."""
+        return f"{self.path}?{self.query_string.decode('latin-1')}"
+
+    @property
+    def host_url(self) -> str:
+        """``scheme://host/``."""
+        return f"{self.scheme}://{self.host}/"
+
+    @property
+    def root_url(self) -> str:
+        """``scheme://host/root_path/``; also :attr:`url_root`."""
+        return f"{self.scheme}://{self.host}{quote(self.root_path, _SAFE)}/"
+
+    url_root = root_url
+
+    @property
+    def base_url(self) -> str:
+        """The URL without the query string."""
+        return (
+            f"{self.scheme}://{self.host}"
+            f"{quote(self.root_path, _SAFE)}{quote(self.path, _SAFE)}"
+        )
+
+    @property
+    def url(self) -> str:
+        """The full URL the client asked for."""
+        if self.query_string:
+            qs = quote(self.query_string.decode("latin-1"), _SAFE_QUERY)
+            return f"{self.base_url}?{qs}"
+        return self.base_url
+
+    # -- routing results ----------------------------------------------------
+
+    @property
+    def endpoint(self) -> str | None:
+        """The endpoint of the matched rule."""
+        return self.url_rule.endpoint if self.url_rule is not None else None
+
+    @property
+    def blueprint(self) -> str | None:
+        """The (dotted) name of the matched endpoint's blueprint."""
+        endpoint = self.endpoint
+        if endpoint is not None and "." in endpoint:
+            return endpoint.rpartition(".")[0]
+        return None
+
+    @property
+    def blueprints(self) -> list[str]:
+        """The matched blueprint and its parents, innermost first."""
+        name = self.blueprint
+        if name is None:
+            return []
+        parts = name.split(".")
+        return [".".join(parts[: i + 1]) for i in range(len(parts) - 1, -1, -1)]
+
+    # -- query string, cookies ---------------------------------------------
+
+    @cached_property
+    def args(self) -> ImmutableMultiDict[str, str]:
+        """The query string's fields.  ``;`` is not a separator (``a=1;b=2``
+        is one field).  Invalid UTF-8 becomes U+FFFD."""
+        if not self.query_string:
+            return _EMPTY
+        return self.parameter_storage_class(
+            parse_qsl(
+                self.query_string.decode("utf-8", "replace"),
+                keep_blank_values=True,
+                errors="replace",
+            )
+        )
+
+    @cached_property
+    def cookies(self) -> ImmutableMultiDict[str, str]:
+        """The cookies the client sent."""
+        header = self._header("cookie")
+        if not header:
+            return _EMPTY
+        return parse_cookie(header, cls=self.parameter_storage_class)  # type: ignore[arg-type,return-value]
+
+    # -- content metadata ---------------------------------------------------
+
+    @property
+    def content_type(self) -> str | None:
+        """The ``Content-Type`` header."""
+        return self._header("content-type")
+
+    @cached_property
+    def _parsed_content_type(self) -> tuple[str, dict[str, str]]:
+        return parse_options_header(self.content_type)
+
+    @property
+    def mimetype(self) -> str:
+        """The content type without parameters, lowercase."""
+        return self._parsed_content_type[0].lower()
+
+    @property
+    def mimetype_params(self) -> dict[str, str]:
+        """The content type's parameters, e.g. ``{"charset": "utf-8"}``."""
+        return self._parsed_content_type[1]
+
+    @cached_property
+    def content_length(self) -> int | None:
+        """The declared body length, or ``None`` (also for a malformed value)."""
+        value = self._header("content-length")
+        if value is None:
+            return None
+        value = value.strip()
+        if not value.isdigit() or not value.isascii():
+            return None
+        return int(value)
+
+    @property
+    def is_json(self) -> bool:
+        """Whether the content type is JSON (``application/json`` or
+        ``application/*+json``)."""
+        mt = self.mimetype
+        return mt == "application/json" or (
+            mt.startswith("application/") and mt.endswith("+json")
+        )
+
+    @cached_property
+    def accept_mimetypes(self) -> MIMEAccept:
+        """The ``Accept`` header; ``best_match(["text/html", ...])`` picks."""
+        return parse_accept_header(self._header("accept"), MIMEAccept)
+
+    @cached_property
+    def accept_languages(self) -> LanguageAccept:
+        """The ``Accept-Language`` header."""
+        return parse_accept_header(self._header("accept-language"), LanguageAccept)
+
+    @cached_property
+    def accept_charsets(self) -> t.Any:
+        """The ``Accept-Charset`` header."""
+        from werkzeug.datastructures import CharsetAccept
+
+        return parse_accept_header(self._header("accept-charset"), CharsetAccept)
+
+    @cached_property
+    def accept_encodings(self) -> t.Any:
+        """The ``Accept-Encoding`` header."""
+        from werkzeug.datastructures import Accept
+
+        return parse_accept_header(self._header("accept-encoding"), Accept)
+
+    @cached_property
+    def authorization(self) -> Authorization | None:
+        """The parsed ``Authorization`` header (``.type``, ``.username``,
+        ``.password``, ``.token``), or ``None``."""
+        return Authorization.from_header(self._header("authorization"))
+
+    @cached_property
+    def user_agent(self) -> UserAgent:
+        """The ``User-Agent``; ``str(request.user_agent)`` or ``.string``."""
+        return UserAgent(self._header("user-agent") or "")
+
+    @property
+    def referrer(self) -> str | None:
+        """The ``Referer`` header."""
+        return self._header("referer")
+
+    @property
+    def origin(self) -> str | None:
+        """The ``Origin`` header."""
+        return self._header("origin")
+
+    # -- the body -----------------------------------------------------------
+
+    def _check_length(self) -> None:
+        length = self.content_length
+        limit = self.max_content_length
+        if length is not None and limit is not None and length > limit:
+            raise exc.RequestEntityTooLarge()
+
+    @cached_property
+    def stream(self) -> t.BinaryIO:
+        """The body as a binary file, limited to ``Content-Length`` and
+        :attr:`max_content_length`.  Reading it directly means :attr:`form`
+        and :meth:`get_data` see what is left."""
+        self._check_length()
+        length = self.content_length
+        raw = self._input
+        if raw is None or (length is None and not self._input_terminated):
+            return io.BytesIO()
+        return t.cast(
+            t.BinaryIO,
+            io.BufferedReader(_BodyStream(raw, length, self.max_content_length)),
+        )
+
+    _cached_data: bytes | None = None
+
+    def get_data(
+        self, cache: bool = True, as_text: bool = False, parse_form_data: bool = False
+    ) -> t.Any:
+        """The body as bytes (or text with ``as_text=True``, invalid UTF-8 as
+        U+FFFD).  With ``parse_form_data=True``, form data is parsed into
+        :attr:`form` first, and the body read here is what is left."""
+        if parse_form_data:
+            self._load_form()
+        data = self._cached_data
+        if data is None:
+            data = self.stream.read()
+            if cache:
+                self._cached_data = data
+        if as_text:
+            return data.decode("utf-8", "replace")
+        return data
+
+    @property
+    def data(self) -> bytes:
+        """The raw body; empty for form content types (use :attr:`form`)."""
+        return t.cast(bytes, self.get_data(parse_form_data=True))
+
+    _form: ImmutableMultiDict[str, str] | None = None
+    _files: ImmutableMultiDict[str, FileStorage] | None = None
+
+    def _load_form(self) -> None:
+        if self._form is not None:
+            return
+        mimetype = self.mimetype
+        if mimetype not in ("multipart/form-data", "application/x-www-form-urlencoded"):
+            self._form, self._files = _EMPTY, _EMPTY
+            return
+        parser = FormDataParser(
+            max_form_memory_size=self.max_form_memory_size,
+            max_content_length=self.max_content_length,
+            cls=t.cast("type[t.Any]", self.parameter_storage_class),
+            max_form_parts=self.max_form_parts,
+        )
+        if self._cached_data is not None:
+            stream: t.BinaryIO = io.BytesIO(self._cached_data)
+        else:
+            stream = self.stream
+        try:
+            _, form, files = parser.parse(
+                stream, mimetype, self.content_length, self.mimetype_params
+            )
+        except _WerkzeugHTTPException as e:
+            raise _wrap_werkzeug_error(e) from None
+        self._form = t.cast(ImmutableMultiDict[str, str], form)
+        self._files = t.cast(ImmutableMultiDict[str, FileStorage], files)
+
+    @property
+    def form(self) -> ImmutableMultiDict[str, str]:
+        """Fields of a urlencoded or multipart body.  ``form["x"]`` for a
+        missing field is a 400 for the client; use ``form.get("x")``."""
+        self._load_form()
+        assert self._form is not None  # set by _load_form; not user input
+        return self._form
+
+    @property
+    def files(self) -> ImmutableMultiDict[str, FileStorage]:
+        """Uploaded files of a multipart body: ``filename``, ``mimetype``,
+        ``stream``, ``read()``, ``save(path)``."""
+        self._load_form()
+        assert self._files is not None  # set by _load_form; not user input
+        return self._files
+
+    @cached_property
+    def values(self) -> CombinedMultiDict[str, str]:
+        """:attr:`args` and :attr:`form` together (form only for non-GET)."""
+        if self.method == "GET":
+            return CombinedMultiDict([self.args])
+        return CombinedMultiDict([self.args, self.form])
+
+    def close(self) -> None:
+        """Close uploaded files' temporary storage."""
+        if self._files is not None:
+            for f in self._files.values():
+                f.close()
+
+    # -- JSON ---------------------------------------------------------------
+
+    _json_cache: tuple[t.Any, t.Any] = (Ellipsis, Ellipsis)
+
+    @property
+    def json(self) -> t.Any:
+        """The parsed JSON body; see :meth:`get_json`.  A body that is not JSON
+        is a 415; invalid JSON is a 400."""
+        return self.get_json()
+
+    def get_json(
+        self, force: bool = False, silent: bool = False, cache: bool = True
+    ) -> t.Any:
+        """Parse the body as JSON.
+
+        :param force: parse whatever the content type.
+        :param silent: return ``None`` instead of raising for a wrong content
+            type or invalid JSON.
+        :param cache: keep the result for later calls.
+        """
+        cached = self._json_cache[silent]
+        if cache and cached is not Ellipsis:
+            return cached
+        if not (force or self.is_json):
+            if silent:
+                return None
+            raise exc.UnsupportedMediaType(
+                "Did not attempt to load JSON data because the request"
+                " Content-Type was not 'application/json'."
+            )
+        data = self.get_data(cache=cache)
+        try:
+            loads = self._json_loads
+            if loads is None:
+                import json
+
+                loads = json.loads
+            rv = loads(data)
+        except (ValueError, RecursionError) as e:
+            if silent:
+                rv = None
+            else:
+                rv = self.on_json_loading_failed(e)
+        if cache:
+            other = self._json_cache[not silent]
+            self._json_cache = (other, rv) if silent else (rv, other)
+        return rv
+
+    def on_json_loading_failed(self, e: Exception | None) -> t.Any:
+        """Called when the body is not valid JSON; raises a 400.  Override to
+        change that."""
+        raise exc.BadRequest(f"Failed to decode JSON object: {e}")
+
+
+_SAFE = "!$&'()*+,/:;=@%~"
+_SAFE_QUERY = "!$&'()*+,/:;=?@%~"
+
+
+def _status_line(code: int) -> str:
+    try:
+        return f"{code} {HTTPStatus(code).phrase.upper()}"
+    except ValueError:
+        return f"{code} UNKNOWN"
+
+
+def _content_type(mimetype: str) -> str:
+    if (
+        mimetype.startswith("text/")
+        or mimetype in ("application/xml", "application/javascript")
+        or (mimetype.startswith("application/") and mimetype.endswith("+xml"))
+    ) and "charset" not in mimetype:
+        return f"{mimetype}; charset=utf-8"
+    return mimetype
+
+
+class Response:
+    """The response a view returns (or that the app makes from what it returns).
+
+    :param response: the body: ``str`` (sent as UTF-8), ``bytes``, or an
+        iterable or async iterable of them, sent chunk by chunk as produced.
+    :param status: an ``int`` (``404``) or a status line (``"404 NOT FOUND"``).
+    :param headers: a dict, a list of pairs, or :class:`Headers`.
+    :param mimetype: the content type without parameters; ``charset=utf-8``
+        is added for text types.
+    :param content_type: the whole ``Content-Type`` value (wins over
+        ``mimetype``).
+    """
+
+    #: The status when none is given.
+    default_status = 200
+    #: The mimetype when neither ``mimetype`` nor ``content_type`` is given.
+    default_mimetype: str | None = "text/html"
+    #: Test client responses are bound to the request that made them.
+    autocorrect_location_header = False
+
+    def __init__(
+        self,
+        response: t.Any = None,
+        status: int | str | HTTPStatus | None = None,
+        headers: t.Any = None,
+        mimetype: str | None = None,
+        content_type: str | None = None,
+        direct_passthrough: bool = False,
+    ) -> None:
+        if isinstance(headers, Headers):
+            self.headers = headers
+        else:
+            self.headers = Headers(headers)
+        if content_type is None:
+            if mimetype is None and "content-type" not in self.headers:
+                mimetype = self.default_mimetype
+            if mimetype is not None:
+                content_type = _content_type(mimetype)
+        if content_type is not None:
+            self.headers["Content-Type"] = content_type
+        self.status = status if status is not None else self.default_status
+        self.direct_passthrough = direct_passthrough
+        self._on_close: list[t.Callable[[], t.Any]] = []
+        #: The body: a list of ``bytes`` when in memory, else the iterable.
+        self.response: t.Any
+        if response is None:
+            self.response = []
+        elif isinstance(response, str | bytes | bytearray):
+            self.set_data(response)
+        else:
+            self.response = response
+
+    def __repr__(self) -> str:
+        if self.is_streamed:
+            size = "streamed"
+        else:
+            size = f"{sum(map(len, self.response))} bytes"
+        return f"<{type(self).__name__} {size} [{self.status}]>"
+
+    # -- status -------------------------------------------------------------
+
+    @property
+    def status_code(self) -> int:
+        """The status code as an ``int``."""
+        return self._status_code
+
+    @status_code.setter
+    def status_code(self, code: int) -> None:
+        self._status_code = code
+        self._status = _status_line(code)
+
+    @property
+    def status(self) -> str:
+        """The status line, e.g. ``"200 OK"``; set it with an int or a str."""
+        return self._status
+
+    @status.setter
+    def status(self, value: int | str | HTTPStatus) -> None:
+        if isinstance(value, int):  # includes HTTPStatus
+            self.status_code = int(value)
+            return
+        if not isinstance(value, str):
+            raise TypeError(
+                f"Invalid status {value!r}: use an int such as 404 or a status"
+                " line such as '404 NOT FOUND'."
+            )
+        value = value.strip()
+        if not value:
+            raise ValueError("Empty status argument")
+        code_str, _, reason = value.partition(" ")
+        try:
+            code = int(code_str)
+        except ValueError:
+            # Werkzeug's rule: a status without a code is sent as "0 reason".
+            self._status_code = 0
+            self._status = f"0 {value.upper()}"
+            return
+        self._status_code = code
+        self._status = f"{code} {reason.upper()}" if reason else _status_line(code)
+
+    # -- headers ------------------------------------------------------------
+
+    @property
+    def content_type(self) -> str | None:
+        """The ``Content-Type`` header."""
+        return self.headers.get("Content-Type")
+
+    @content_type.setter
+    def content_type(self, value: str | None) -> None:
+        if value is None:
+            self.headers.pop("Content-Type", None)
+        else:
+            self.headers["Content-Type"] = value
+
+    @property
+    def mimetype(self) -> str | None:
+        """The content type without parameters; setting it adds
+        ``charset=utf-8`` for text types."""
+        ct = self.headers.get("Content-Type")
+        if ct is None:
+            return None
+        return ct.split(";", 1)[0].strip().lower()
+
+    @mimetype.setter
+    def mimetype(self, value: str) -> None:
+        self.headers["Content-Type"] = _content_type(value)
+
+    @property
+    def mimetype_params(self) -> dict[str, str]:
+        """The content type's parameters."""
+        return parse_options_header(self.headers.get("Content-Type"))[1]
+
+    @property
+    def content_length(self) -> int | None:
+        """The ``Content-Length`` header as an int."""
+        value = self.headers.get("Content-Length")
+        if value is None or not value.isdigit():
+            return None
+        return int(value)
+
+    @content_length.setter
+    def content_length(self, value: int | None) -> None:
+        if value is None:
+            self.headers.pop("Content-Length", None)
+        else:
+            self.headers["Content-Length"] = str(value)
+
+    @property
+    def location(self) -> str | None:
+        """The ``Location`` header."""
+        return self.headers.get("Location")
+
+    @location.setter
+    def location(self, value: str | None) -> None:
+        if value is None:
+            self.headers.pop("Location", None)
+        else:
+            self.headers["Location"] = value
+
+    @property
+    def is_json(self) -> bool:
+        """Whether the content type is JSON."""
+        mt = self.mimetype or ""
+        return mt == "application/json" or (
+            mt.startswith("application/") and mt.endswith("+json")
+        )
+
+    # -- cookies ------------------------------------------------------------
+
+    def set_cookie(
+        self,
+        key: str,
+        value: str = "",
+        max_age: timedelta | int | None = None,
+        expires: str | datetime | int | float | None = None,
+        path: str | None = "/",
+        domain: str | None = None,
+        secure: bool = False,
+        httponly: bool = False,
+        samesite: str | None = None,
+        partitioned: bool = False,
+    ) -> None:
+        """Add a ``Set-Cookie`` header.
+
+        :param max_age: seconds (or a ``timedelta``) until it expires;
+            ``None`` makes a browser-session cookie.
+        :param expires: an absolute expiry (``datetime`` or timestamp).
+        :param samesite: ``"Strict"``, ``"Lax"`` or ``"None"``.
+        :param partitioned: send the CHIPS ``Partitioned`` attribute
+            (implies ``secure``).
+        """
+        self.headers.add(
+            "Set-Cookie",
+            dump_cookie(
+                key,
+                value,
+                max_age=max_age,
+                expires=expires,
+                path=path,
+                domain=domain,
+                secure=secure,
+                httponly=httponly,
+                samesite=samesite,
+                partitioned=partitioned,
+            ),
+        )
+
+    def delete_cookie(
+        self,
+        key: str,
+        path: str | None = "/",
+        domain: str | None = None,
+        secure: bool = False,
+        httponly: bool = False,
+        samesite: str | None = None,
+        partitioned: bool = False,
+    ) -> None:
+        """Tell the client to drop a cookie (same ``path`` and ``domain`` as
+        when it was set)."""
+        self.set_cookie(
+            key,
+            expires=0,
+            max_age=0,
+            path=path,
+            domain=domain,
+            secure=secure,
+            httponly=httponly,
+            samesite=samesite,
+            partitioned=partitioned,
+        )
+
+    # -- the body -----------------------------------------------------------
+
+    @property
+    def is_streamed(self) -> bool:
+        """Whether the body is an iterable produced while sending."""
+        return not isinstance(self.response, list | tuple)
+
+    def set_data(self, value: str | bytes | bytearray) -> None:
+        """Replace the body and set ``Content-Length``."""
+        if isinstance(value, str):
+            value = value.encode()
+        else:
+            value = bytes(value)
+        self.response = [value]
+        self.headers["Content-Length"] = str(len(value))
+
+    def get_data(self, as_text: bool = False) -> t.Any:
+        """The body as bytes (or text).  A streamed body is read and kept."""
+        if self.is_streamed:
+            if hasattr(self.response, "__aiter__"):
+                raise RuntimeError(
+                    "The body is an async iterable; it can only be read by"
+                    " sending the response."
+                )
+            self.response = [_encode(chunk) for chunk in self.response]
+        data = b"".join(_encode(chunk) for chunk in self.response)
+        return data.decode() if as_text else data
+
+    @property
+    def data(self) -> bytes:
+        """The body as bytes; assign to replace it."""
+        return t.cast(bytes, self.get_data())
+
+    @data.setter
+    def data(self, value: str | bytes) -> None:
+        self.set_data(value)
+
+    @property
+    def text(self) -> str:
+        """The body as text."""
+        return t.cast(str, self.get_data(as_text=True))
+
+    @property
+    def json(self) -> t.Any:
+        """The body parsed as JSON (``None`` if it is not a JSON response)."""
+        return self.get_json()
+
+    def get_json(self, force: bool = False, silent: bool = False) -> t.Any:
+        """Parse the body as JSON; ``None`` for a non-JSON content type
+        unless ``force``."""
+        if not (force or self.is_json):
+            return None
+        import json
+
+        try:
+            return json.loads(self.get_data())
+        except ValueError:
+            if silent:
+                return None
+            raise
+
+    def iter_encoded(self) -> t.Iterator[bytes]:
+        """Iterate the body as bytes (sync iterables only)."""
+        for chunk in self.response:
+            yield _encode(chunk)
+
+    def call_on_close(self, func: t.Callable[[], t.Any]) -> t.Callable[[], t.Any]:
+        """Call ``func`` when the response has been sent (or closed)."""
+        self._on_close.append(func)
+        return func
+
+    def close(self) -> None:
+        """Close the body iterable and run :meth:`call_on_close` functions."""
+        close = getattr(self.response, "close", None)
+        if close is not None:
+            close()
+        for func in self._on_close:
+            func()
+
+    def __enter__(self) -> Response:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def _encode(chunk: str | bytes) -> bytes:
+    if isinstance(chunk, str):
+        return chunk.encode()
+    return bytes(chunk)

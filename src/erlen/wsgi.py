@@ -1,0 +1,113 @@
+"""The WSGI driver: environ in, one :class:`~erlen.Request`; one
+:class:`~erlen.Response` out, to ``start_response``.
+
+Everything else happens in :mod:`erlen.pipeline`.  The pipeline is driven
+without an event loop (:func:`~erlen.concurrency.drive`): ``def`` views run
+inline, and ``async def`` ones on an event loop owned by the worker thread.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from .concurrency import drive, run_inline, run_sync_awaitable
+from .pipeline import handle_request
+from .wrappers import Request, _encode
+
+if t.TYPE_CHECKING:
+    from .app import Erlen
+    from .wrappers import Response
+
+__all__ = ["wsgi_app", "request_from_environ"]
+
+
+def _wsgi_str(value: str) -> str:
+    # WSGI passes paths as latin-1 decoded bytes; browsers send UTF-8.
+    return value.encode("latin-1").decode("utf-8", "replace")
+
+
+def request_from_environ(app: Erlen, environ: dict[str, t.Any]) -> Request:
+    """Translate a WSGI environ into a :class:`Request`."""
+    path = _wsgi_str(environ.get("PATH_INFO") or "/")
+    if path[:1] != "/":
+        path = "/" + path
+    port = environ.get("SERVER_PORT")
+    config = app.config
+    request = app.request_class(
+        method=environ.get("REQUEST_METHOD", "GET").upper(),
+        scheme=environ.get("wsgi.url_scheme", "http"),
+        server=(
+            (environ["SERVER_NAME"], int(port) if port and port.isdigit() else None)
+            if "SERVER_NAME" in environ
+            else None
+        ),
+        root_path=_wsgi_str(environ.get("SCRIPT_NAME", "")).rstrip("/"),
+        path=path,
+        query_string=environ.get("QUERY_STRING", "").encode("latin-1"),
+        headers=environ,
+        remote_addr=environ.get("REMOTE_ADDR"),
+        input_stream=environ.get("wsgi.input"),
+        input_terminated=bool(environ.get("wsgi.input_terminated")),
+        max_content_length=config["MAX_CONTENT_LENGTH"],
+        max_form_memory_size=config["MAX_FORM_MEMORY_SIZE"],
+        max_form_parts=config["MAX_FORM_PARTS"],
+    )
+    request.environ = environ
+    request._preserve_context = environ.get("erlen.preserve_context")
+    return request
+
+
+def wsgi_app(
+    app: Erlen, environ: dict[str, t.Any], start_response: t.Callable[..., t.Any]
+) -> t.Iterable[bytes]:
+    """Run one WSGI request through the pipeline."""
+    request = request_from_environ(app, environ)
+    ctx = app.make_request_context(request)
+    response = drive(handle_request(app, ctx, run_inline))
+    start_response(response.status, response.headers.to_wsgi_list())
+    if request.method == "HEAD" or response.status_code in (204, 304):
+        response.close()
+        return []
+    body = response.response
+    if isinstance(body, list) and all(type(chunk) is bytes for chunk in body):
+        if response._on_close:
+            return _ClosingIterator(iter(body), response)
+        return body
+    return _ClosingIterator(_iter_body(body), response)
+
+
+def _iter_body(body: t.Any) -> t.Iterator[bytes]:
+    if hasattr(body, "__aiter__"):
+        iterator = body.__aiter__()
+        while True:
+            try:
+                chunk = run_sync_awaitable(iterator.__anext__())
+            except StopAsyncIteration:
+                return
+            yield _encode(chunk)
+    for chunk in body:
+        yield _encode(chunk)
+
+
+class _ClosingIterator:
+    """The WSGI body: iterates the response and closes it (its generator and
+    ``call_on_close`` functions) when the server closes the iterable."""
+
+    def __init__(self, iterator: t.Iterator[bytes], response: Response) -> None:
+        self._iterator = iterator
+        self._response = response
+
+    def __iter__(self) -> _ClosingIterator:
+        return self
+
+    def __next__(self) -> bytes:
+        return next(self._iterator)
+
+    def close(self) -> None:
+        try:
+            body = self._response.response
+            aclose = getattr(body, "aclose", None)
+            if aclose is not None:
+                run_sync_awaitable(aclose())
+        finally:
+            self._response.close()
