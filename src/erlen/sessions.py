@@ -310,7 +310,7 @@ class SecureCookieSessionInterface(SessionInterface):
         samesite = self.get_cookie_samesite(app)
         httponly = self.get_cookie_httponly(app)
         if session.accessed:
-            response.headers.add("Vary", "Cookie")
+            _vary_cookie(response)
         if not session:
             if session.modified:
                 response.delete_cookie(
@@ -322,7 +322,7 @@ class SecureCookieSessionInterface(SessionInterface):
                     samesite=samesite,
                     httponly=httponly,
                 )
-                response.headers.add("Vary", "Cookie")
+                _vary_cookie(response)
             return
         if not self.should_set_cookie(app, session):
             return
@@ -341,4 +341,15 @@ class SecureCookieSessionInterface(SessionInterface):
             partitioned=partitioned,
             samesite=samesite,
         )
+        _vary_cookie(response)
+
+
+def _vary_cookie(response: Response) -> None:
+    """Add ``Cookie`` to the ``Vary`` header once."""
+    values = [
+        v.strip().lower()
+        for header in response.headers.getlist("Vary")
+        for v in header.split(",")
+    ]
+    if "cookie" not in values and "*" not in values:
         response.headers.add("Vary", "Cookie")

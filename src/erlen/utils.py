@@ -9,7 +9,22 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["import_string"]
+from werkzeug.utils import secure_filename as _secure_filename
+
+__all__ = ["import_string", "secure_filename"]
+
+
+def secure_filename(filename: str) -> str:
+    """A version of an uploaded file's name that is safe to use in a path:
+    ASCII only, no directory separators, no leading dots, no Windows device
+    names.  The result may be empty; choose a name yourself then.
+
+    .. code-block:: python
+
+        secure_filename("../../etc/passwd")  # "etc_passwd"
+        secure_filename("My cool movie.mov")  # "My_cool_movie.mov"
+    """
+    return _secure_filename(filename)
 
 
 def import_string(name: str) -> Any:
