@@ -29,6 +29,18 @@ from .helpers import (
     url_for,
 )
 from .json import jsonify
+from .signals import (
+    appcontext_popped,
+    appcontext_pushed,
+    appcontext_tearing_down,
+    before_render_template,
+    got_request_exception,
+    message_flashed,
+    request_finished,
+    request_started,
+    request_tearing_down,
+    template_rendered,
+)
 from .wrappers import Request, Response
 
 __version__ = "0.1.0.dev0"
@@ -41,6 +53,16 @@ __all__ = [
     "Response",
     "abort",
     "after_this_request",
+    "appcontext_popped",
+    "appcontext_pushed",
+    "appcontext_tearing_down",
+    "before_render_template",
+    "got_request_exception",
+    "message_flashed",
+    "request_finished",
+    "request_started",
+    "request_tearing_down",
+    "template_rendered",
     "copy_current_app_context",
     "copy_current_request_context",
     "current_app",

@@ -112,12 +112,18 @@ class ASGIApp:
         config = app.config
         server = scope.get("server")
         client = scope.get("client")
+        root_path = scope.get("root_path", "").rstrip("/")
+        path = scope["path"] or "/"
+        # ASGI servers disagree on whether `path` includes `root_path`
+        # (the spec now says it does); accept both.
+        if root_path and (path == root_path or path.startswith(root_path + "/")):
+            path = path[len(root_path) :] or "/"
         request = app.request_class(
             method=scope["method"],
             scheme=scope.get("scheme", "http"),
             server=(server[0], server[1]) if server else None,
-            root_path=scope.get("root_path", "").rstrip("/"),
-            path=scope["path"] or "/",
+            root_path=root_path,
+            path=path,
             query_string=scope.get("query_string", b""),
             headers=scope["headers"],
             remote_addr=client[0] if client else None,
@@ -142,6 +148,7 @@ class ASGIApp:
         else:
             response = await handle_request(app, ctx, runner)
 
+        send_body = response._prepare_for_send(request.method)
         await send(
             {
                 "type": "http.response.start",
@@ -153,7 +160,7 @@ class ASGIApp:
             }
         )
         try:
-            if request.method == "HEAD" or response.status_code in (204, 304):
+            if not send_body:
                 await send({"type": "http.response.body", "body": b""})
                 return
             body = response.response

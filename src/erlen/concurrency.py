@@ -71,17 +71,34 @@ def drive(coro: Coroutine[t.Any, t.Any, T]) -> T:
     )
 
 
+class _ThreadLoop:
+    """Holds a thread's event loop and closes it when the thread ends (its
+    ``threading.local`` data is released then), so servers that start a
+    thread per request do not leak a loop, and its sockets, per thread."""
+
+    __slots__ = ("loop",)
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+
+    def __del__(self) -> None:
+        loop = self.loop
+        if not loop.is_closed() and not loop.is_running():
+            loop.close()
+
+
 _local = threading.local()
 
 
 def thread_loop() -> asyncio.AbstractEventLoop:
     """The event loop owned by the current thread, for ``async def`` code
-    called from sync code (WSGI).  Created on first use and reused."""
-    loop: asyncio.AbstractEventLoop | None = getattr(_local, "loop", None)
-    if loop is None or loop.is_closed():
-        loop = asyncio.new_event_loop()
-        _local.loop = loop
-    return loop
+    called from sync code (WSGI).  Created on first use, reused, and closed
+    when the thread ends."""
+    holder: _ThreadLoop | None = getattr(_local, "holder", None)
+    if holder is None or holder.loop.is_closed():
+        holder = _ThreadLoop()
+        _local.holder = holder
+    return holder.loop
 
 
 def run_sync_awaitable(awaitable: Awaitable[T]) -> T:

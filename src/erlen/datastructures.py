@@ -54,6 +54,32 @@ class MultiDict(_wds.MultiDict[K, V]):
         except _WerkzeugKeyError:
             raise BadRequestKeyError(key) from None  # type: ignore[arg-type]
 
+    def pop(self, key: K, *default: t.Any) -> t.Any:
+        """Remove ``key`` and return its first value (or ``default``)."""
+        try:
+            return super().pop(key, *default)
+        except _WerkzeugKeyError:
+            raise BadRequestKeyError(key) from None  # type: ignore[arg-type]
+
+    def popitem(self) -> tuple[K, V]:
+        """Remove a key and return it with its first value."""
+        try:
+            return super().popitem()
+        except _WerkzeugKeyError as e:
+            raise BadRequestKeyError(*e.args) from None
+
+    def popitemlist(self) -> tuple[K, list[V]]:
+        """Remove a key and return it with all its values."""
+        try:
+            return super().popitemlist()
+        except _WerkzeugKeyError as e:
+            raise BadRequestKeyError(*e.args) from None
+
+
+# Werkzeug's read-only multi-dicts copy into *its* MultiDict, whose missing
+# keys raise Werkzeug's BadRequestKeyError, which Erlen does not turn into a
+# 400; so ``copy()`` is overridden to return Erlen's.
+
 
 class ImmutableMultiDict(_wds.ImmutableMultiDict[K, V]):
     """A read-only :class:`MultiDict`: ``request.args``, ``form`` and ``files``."""
@@ -64,6 +90,10 @@ class ImmutableMultiDict(_wds.ImmutableMultiDict[K, V]):
         except _WerkzeugKeyError:
             raise BadRequestKeyError(key) from None  # type: ignore[arg-type]
 
+    def copy(self) -> MultiDict[K, V]:  # type: ignore[override]
+        """A mutable :class:`MultiDict` copy."""
+        return MultiDict(self)
+
 
 class CombinedMultiDict(_wds.CombinedMultiDict[K, V]):
     """A read-only view over several multi-dicts (``request.values``)."""
@@ -73,3 +103,7 @@ class CombinedMultiDict(_wds.CombinedMultiDict[K, V]):
             return super().__getitem__(key)
         except _WerkzeugKeyError:
             raise BadRequestKeyError(key) from None  # type: ignore[arg-type]
+
+    def copy(self) -> MultiDict[K, V]:  # type: ignore[override]
+        """A mutable :class:`MultiDict` of the values at the time of copying."""
+        return MultiDict(self)

@@ -820,6 +820,9 @@ class Rule:
             result.add("OPTIONS")
         return frozenset(result)
 
+    def __str__(self) -> str:
+        return self.rule
+
     def __repr__(self) -> str:
         methods = ""
         if self.methods is not None:

@@ -17,10 +17,10 @@ import typing as t
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from urllib.parse import unquote, urlencode, urljoin, urlsplit
+from datetime import UTC, datetime, timedelta
+from urllib.parse import quote, unquote, urlencode, urljoin, urlsplit
 
-from werkzeug.http import parse_date
+from werkzeug.http import dump_cookie, parse_cookie, parse_date
 
 from .datastructures import Headers, MultiDict
 from .globals import _cv_app, _cv_request
@@ -48,7 +48,11 @@ class _RequestSpec:
     query_string: bytes
     headers: list[tuple[str, str]]
     body: bytes
+    #: WSGI environ keys under the request's own (``REMOTE_ADDR``, default
+    #: ``HTTP_*`` headers that ``headers`` replace).
     environ_base: dict[str, t.Any] = field(default_factory=dict)
+    #: WSGI environ keys over everything else.
+    environ_overrides: dict[str, t.Any] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -57,7 +61,10 @@ class _RequestSpec:
 
     def to_environ(self) -> dict[str, t.Any]:
         host, _, port = self.host.partition(":")
-        environ: dict[str, t.Any] = {
+        environ: dict[str, t.Any] = {"REMOTE_ADDR": "127.0.0.1"}
+        environ.update(self.environ_base)
+        header_keys: set[str] = set()
+        environ |= {
             "REQUEST_METHOD": self.method,
             "SCRIPT_NAME": self.root_path.encode().decode("latin-1"),
             "PATH_INFO": self.path.encode().decode("latin-1"),
@@ -65,7 +72,6 @@ class _RequestSpec:
             "SERVER_NAME": host,
             "SERVER_PORT": port or ("443" if self.scheme == "https" else "80"),
             "SERVER_PROTOCOL": "HTTP/1.1",
-            "REMOTE_ADDR": "127.0.0.1",
             "wsgi.version": (1, 0),
             "wsgi.url_scheme": self.scheme,
             "wsgi.input": io.BytesIO(self.body),
@@ -78,34 +84,51 @@ class _RequestSpec:
             key = name.upper().replace("-", "_")
             if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
                 key = f"HTTP_{key}"
-            if key in environ and key.startswith("HTTP_"):
-                sep = "; " if key == "HTTP_COOKIE" else ","
+            if key in header_keys and key.startswith("HTTP_"):
+                # Repeated headers are joined as RFC 9110 says (and as a
+                # WSGI server does): the environ holds one value per name.
+                sep = "; " if key == "HTTP_COOKIE" else ", "
                 environ[key] = f"{environ[key]}{sep}{value}"
             else:
                 environ[key] = value
-        environ.update(self.environ_base)
+                header_keys.add(key)
+        environ.update(self.environ_overrides)
         return environ
 
     def to_scope(self) -> dict[str, t.Any]:
         host, _, port = self.host.partition(":")
-        env = self.environ_base
+        env = {**self.environ_base, **self.environ_overrides}
         headers = [
             (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in self.headers
         ]
-        for key, value in env.items():
-            if key.startswith("HTTP_"):
+        given = {name for name, _ in headers}
+        # The environ's ``HTTP_*`` keys as headers: a base one only when the
+        # request has no such header, an override always.
+        for source, replace in (
+            (self.environ_base, False),
+            (self.environ_overrides, True),
+        ):
+            for key, value in source.items():
+                if not key.startswith("HTTP_"):
+                    continue
                 name = key[5:].replace("_", "-").lower().encode("latin-1")
+                if name in given and not replace:
+                    continue
                 headers = [h for h in headers if h[0] != name]
                 headers.append((name, str(value).encode("latin-1")))
+        root_path = env.get("SCRIPT_NAME", self.root_path)
+        # ASGI's ``path`` is the whole path, ``root_path`` included (as
+        # uvicorn sends it with ``--root-path``).
+        path = root_path + env.get("PATH_INFO", self.path)
         return {
             "type": "http",
             "asgi": {"version": "3.0", "spec_version": "2.3"},
             "http_version": "1.1",
             "method": self.method,
             "scheme": env.get("wsgi.url_scheme", self.scheme),
-            "path": env.get("PATH_INFO", self.path),
-            "raw_path": self.path.encode(),
-            "root_path": env.get("SCRIPT_NAME", self.root_path),
+            "path": path,
+            "raw_path": quote(path).encode("ascii"),
+            "root_path": root_path,
             "query_string": self.query_string,
             "headers": headers,
             "server": (
@@ -199,6 +222,7 @@ def make_spec(
     environ_overrides: dict[str, t.Any] | None = None,
 ) -> _RequestSpec:
     """Describe a request from the test client's arguments."""
+    method = method.upper()
     url = urlsplit(path)
     if base_url is None:
         server = app.config["SERVER_NAME"] or "localhost"
@@ -257,10 +281,8 @@ def make_spec(
     if (body or method in ("POST", "PUT", "PATCH")) and "content-length" not in names:
         header_list.append(("Content-Length", str(len(body))))
 
-    env = dict(environ_base or {})
-    env.update(environ_overrides or {})
     return _RequestSpec(
-        method=method.upper(),
+        method=method,
         scheme=base.scheme or "http",
         host=base.netloc,
         root_path=root_path,
@@ -268,7 +290,8 @@ def make_spec(
         query_string=qs,
         headers=header_list,
         body=body,
-        environ_base=env,
+        environ_base=dict(environ_base or {}),
+        environ_overrides=dict(environ_overrides or {}),
     )
 
 
@@ -296,7 +319,12 @@ class TestResponse(Response):
 
 @dataclass
 class Cookie:
-    """A cookie in the test client's jar."""
+    """A cookie in the test client's jar.
+
+    :attr:`value` is the value as sent on the wire (quoted and escaped when
+    it holds characters such as ``;`` or ``,``); :attr:`decoded_value` is
+    what the app reads from ``request.cookies``.
+    """
 
     key: str
     value: str
@@ -316,7 +344,10 @@ class Cookie:
 
     @property
     def decoded_value(self) -> str:
-        return self.value
+        """The value as the app reads it: unquoted and unescaped."""
+        if self.value[:1] != '"':
+            return self.value
+        return parse_cookie(f"{self.key}={self.value}").get(self.key, self.value)
 
     def _matches(self, host: str, path: str) -> bool:
         host = host.partition(":")[0].lower()
@@ -335,10 +366,7 @@ class Cookie:
     def _from_header(cls, header: str, host: str, path: str) -> Cookie:
         first, *attrs = header.split(";")
         key, _, value = first.strip().partition("=")
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] == '"':
-            value = value[1:-1]
-        cookie = cls(key.strip(), value, domain=host.partition(":")[0])
+        cookie = cls(key.strip(), value.strip(), domain=host.partition(":")[0])
         cookie.path = path.rpartition("/")[0] or "/"
         for attr in attrs:
             name, _, val = attr.strip().partition("=")
@@ -353,8 +381,13 @@ class Cookie:
                     cookie.max_age = int(val)
                 except ValueError:
                     continue
+                # Max-Age wins over Expires, wherever each is (RFC 6265 5.3).
                 if cookie.max_age <= 0:
                     cookie.expires = datetime.fromtimestamp(0, UTC)
+                else:
+                    cookie.expires = datetime.now(UTC) + timedelta(
+                        seconds=cookie.max_age
+                    )
             elif name == "expires" and cookie.max_age is None:
                 cookie.expires = parse_date(val)
             elif name == "secure":
@@ -366,6 +399,22 @@ class Cookie:
             elif name == "partitioned":
                 cookie.partitioned = True
         return cookie
+
+
+def _is_local(host: str) -> bool:
+    """Whether browsers treat ``http://host`` as a secure context and send it
+    ``Secure`` cookies: loopback names and addresses.  (So a Flask test that
+    sets ``SESSION_COOKIE_SECURE`` still works against ``localhost``.)"""
+    if host.startswith("["):
+        name = host[1:].partition("]")[0]
+    else:
+        name = host.partition(":")[0]
+    name = name.lower()
+    return (
+        name in ("localhost", "::1")
+        or name.endswith(".localhost")
+        or name.startswith("127.")
+    )
 
 
 class _Preserved:
@@ -415,6 +464,9 @@ class ErlenClient:
             "REMOTE_ADDR": "127.0.0.1",
             "HTTP_USER_AGENT": "Erlen test client",
         }
+        #: Follow redirects to a subdomain of the request's host (with
+        #: ``follow_redirects=True``); other hosts are never followed.
+        self.allow_subdomain_redirects = False
         self.preserve_context = False
         self._new_contexts: list[RequestContext] = []
         self._context_stack = ExitStack()
@@ -425,10 +477,17 @@ class ErlenClient:
 
     # -- cookies --------------------------------------------------------------
 
+    def _require_cookies(self) -> None:
+        if not self.use_cookies:
+            raise TypeError(
+                "Cookies are disabled. Create a client with 'use_cookies=True'."
+            )
+
     def get_cookie(
         self, key: str, domain: str = "localhost", path: str = "/"
     ) -> Cookie | None:
         """The cookie with this key, domain and path, or ``None``."""
+        self._require_cookies()
         cookie = self._cookies.get((domain, path, key))
         if cookie is None or cookie._expired():
             return None
@@ -444,28 +503,29 @@ class ErlenClient:
         path: str = "/",
         **kwargs: t.Any,
     ) -> None:
-        """Put a cookie in the jar, as if the server had set it."""
-        if not self.use_cookies:
-            raise TypeError(
-                "Cookies are disabled. Create a client with 'use_cookies=True'."
-            )
+        """Put a cookie in the jar, as if the server had set it.  ``value``
+        is the value the app will read; it is quoted for the wire if needed."""
+        self._require_cookies()
+        wire_value = dump_cookie(key, value, path=None).partition("=")[2]
         self._cookies[(domain, path, key)] = Cookie(
-            key, value, domain=domain, path=path, origin_only=origin_only, **kwargs
+            key, wire_value, domain=domain, path=path, origin_only=origin_only, **kwargs
         )
 
     def delete_cookie(
         self, key: str, *, domain: str = "localhost", path: str = "/"
     ) -> None:
         """Remove a cookie from the jar."""
+        self._require_cookies()
         self._cookies.pop((domain, path, key), None)
 
     def _cookie_header(self, spec: _RequestSpec) -> str | None:
+        secure = spec.scheme == "https" or _is_local(spec.host)
         pairs = [
             f"{c.key}={c.value}"
             for c in self._cookies.values()
             if not c._expired()
             and c._matches(spec.host, spec.root_path + spec.path)
-            and (not c.secure or spec.scheme == "https")
+            and (secure or not c.secure)
         ]
         return "; ".join(pairs) or None
 
@@ -524,6 +584,22 @@ class ErlenClient:
         self, spec: _RequestSpec, response: TestResponse
     ) -> _RequestSpec:
         target = urlsplit(urljoin(spec.url, response.location))
+        to_host = target.hostname or ""
+        from_host = spec.host.partition(":")[0].lower()
+        if to_host != from_host:
+            # The app under test only serves its own host: a redirect
+            # elsewhere would be answered by the wrong server.
+            if not to_host.endswith("." + from_host):
+                raise RuntimeError(
+                    f"Following external redirects is not supported: the app"
+                    f" redirected to {response.location!r}. Check"
+                    " 'response.location' without 'follow_redirects=True'."
+                )
+            if not self.allow_subdomain_redirects:
+                raise RuntimeError(
+                    "Following subdomain redirects is not enabled: set"
+                    " 'client.allow_subdomain_redirects = True'."
+                )
         keep_body = response.status_code in (307, 308)
         method = spec.method if keep_body or spec.method == "HEAD" else "GET"
         headers = [
@@ -534,8 +610,11 @@ class ErlenClient:
         ]
         root = spec.root_path
         path = unquote(target.path) or "/"
-        if root and path.startswith(root):
+        if root and (path == root or path.startswith(root + "/")):
             path = path[len(root) :] or "/"
+        else:
+            # Outside the app's root: the whole path, no root.
+            root = ""
         headers.insert(0, ("Host", target.netloc or spec.host))
         return _RequestSpec(
             method=method,
@@ -547,6 +626,7 @@ class ErlenClient:
             headers=headers,
             body=spec.body if keep_body else b"",
             environ_base=spec.environ_base,
+            environ_overrides=spec.environ_overrides,
         )
 
     def _send(self, spec: _RequestSpec) -> TestResponse:
@@ -557,19 +637,24 @@ class ErlenClient:
                     (k, v) for k, v in spec.headers if k.lower() != "cookie"
                 ]
                 spec.headers.append(("Cookie", cookie))
+        self._new_contexts.clear()
         preserve = self._new_contexts.append if self.preserve_context else None
         status: int | str
-        if self.driver == "wsgi":
-            status, headers, body = self._run_wsgi(spec, preserve)
-        else:
-            status, headers, body = self._run_asgi(spec, preserve)
+        try:
+            if self.driver == "wsgi":
+                status, headers, body = self._run_wsgi(spec, preserve)
+            else:
+                status, headers, body = self._run_asgi(spec, preserve)
+        finally:
+            # Also after an exception the view raised, so the test can look
+            # at ``request`` and ``g`` inside ``with client:``.
+            while self._new_contexts:
+                self._context_stack.enter_context(_Preserved(self._new_contexts.pop(0)))
         response = TestResponse(None, status, headers)
         response.response = [body]
         response.request = spec
         if self.use_cookies:
             self._store_cookies(spec, response.headers)
-        while self._new_contexts:
-            self._context_stack.enter_context(_Preserved(self._new_contexts.pop(0)))
         return response
 
     def _run_wsgi(
@@ -701,10 +786,7 @@ class ErlenClient:
             with client.session_transaction() as session:
                 session["user_id"] = 1
         """
-        if not self.use_cookies:
-            raise TypeError(
-                "Cookies are disabled. Create a client with 'use_cookies=True'."
-            )
+        self._require_cookies()
         app = self.application
         spec = make_spec(app, *args, **kwargs)
         cookie = self._cookie_header(spec)

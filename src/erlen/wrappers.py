@@ -22,6 +22,7 @@ from werkzeug.http import (
     parse_cookie,
     parse_options_header,
 )
+from werkzeug.urls import uri_to_iri
 from werkzeug.user_agent import UserAgent
 
 from . import exceptions as exc
@@ -212,28 +213,37 @@ class Request:
                 elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
                     items.append((key.replace("_", "-").title(), value))
             return Headers(items)
-        return Headers([(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw])
+        # Join repeated lines as WSGI servers do, so `headers.get` is the same
+        # under both drivers (cookies with "; ", as RFC 6265 says).
+        joined: dict[str, tuple[str, str]] = {}
+        for k, v in raw:
+            name = k.decode("latin-1")
+            key = name.lower()
+            value = v.decode("latin-1")
+            if key in joined:
+                sep = "; " if key == "cookie" else ", "
+                value = f"{joined[key][1]}{sep}{value}"
+            joined[key] = (name.title(), value)
+        return Headers(list(joined.values()))
 
     # -- URL parts ----------------------------------------------------------
 
     @cached_property
     def host(self) -> str:
         """The host the client asked for, with the port when it is not the
-        scheme's default."""
+        scheme's default (``Host: example.com:443`` over HTTPS is
+        ``example.com``)."""
         host = self._header("host")
-        if host:
-            return host
-        if self.server is None:
-            return ""
-        name, port = self.server
-        if port is None or (self.scheme, port) in (
-            ("http", 80),
-            ("https", 443),
-            ("ws", 80),
-            ("wss", 443),
-        ):
-            return name
-        return f"{name}:{port}"
+        if not host:
+            if self.server is None:
+                return ""
+            name, port = self.server
+            host = name if port is None else f"{name}:{port}"
+        if self.scheme in ("http", "ws") and host.endswith(":80"):
+            return host[:-3]
+        if self.scheme in ("https", "wss") and host.endswith(":443"):
+            return host[:-4]
+        return host
 
     @property
     def is_secure(self) -> bool:
@@ -247,36 +257,44 @@ class Request:
 
     @property
     def full_path(self) -> str:
-        """The path and the query string: ``/page?x=1`` (``?`` always there)."""
-        return f"{self.path}?{self.query_string.decode('latin-1')}"
+        """The path and the query string: ``/page?x=1`` (``?`` always there).
+        Invalid UTF-8 in the query string becomes U+FFFD."""
+        return f"{self.path}?{self.query_string.decode('utf-8', 'replace')}"
+
+    # Like Flask, the URLs below are IRIs: percent-encoded UTF-8 is shown
+    # decoded (``/café``), reserved and invalid bytes stay quoted.
 
     @property
     def host_url(self) -> str:
         """``scheme://host/``."""
-        return f"{self.scheme}://{self.host}/"
+        return uri_to_iri(f"{self.scheme}://{self.host}/")
 
     @property
     def root_url(self) -> str:
         """``scheme://host/root_path/``; also :attr:`url_root`."""
-        return f"{self.scheme}://{self.host}{quote(self.root_path, _SAFE)}/"
+        return uri_to_iri(f"{self.scheme}://{self.host}{quote(self.root_path, _SAFE)}/")
 
     url_root = root_url
 
     @property
     def base_url(self) -> str:
         """The URL without the query string."""
-        return (
-            f"{self.scheme}://{self.host}"
-            f"{quote(self.root_path, _SAFE)}{quote(self.path, _SAFE)}"
-        )
+        return uri_to_iri(self._base_uri())
 
     @property
     def url(self) -> str:
         """The full URL the client asked for."""
+        uri = self._base_uri()
         if self.query_string:
-            qs = quote(self.query_string.decode("latin-1"), _SAFE_QUERY)
-            return f"{self.base_url}?{qs}"
-        return self.base_url
+            qs = quote(self.query_string, _SAFE_QUERY)
+            uri = f"{uri}?{qs}"
+        return uri_to_iri(uri)
+
+    def _base_uri(self) -> str:
+        return (
+            f"{self.scheme}://{self.host}"
+            f"{quote(self.root_path, _SAFE)}{quote(self.path, _SAFE)}"
+        )
 
     # -- routing results ----------------------------------------------------
 
@@ -310,13 +328,7 @@ class Request:
         is one field).  Invalid UTF-8 becomes U+FFFD."""
         if not self.query_string:
             return _EMPTY
-        return self.parameter_storage_class(
-            parse_qsl(
-                self.query_string.decode("utf-8", "replace"),
-                keep_blank_values=True,
-                errors="replace",
-            )
-        )
+        return self.parameter_storage_class(_parse_qs(self.query_string))
 
     @cached_property
     def cookies(self) -> ImmutableMultiDict[str, str]:
@@ -466,7 +478,17 @@ class Request:
         if self._form is not None:
             return
         mimetype = self.mimetype
-        if mimetype not in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        if mimetype == "application/x-www-form-urlencoded":
+            # Parsed here rather than by Werkzeug's parser, which drops the
+            # whole form when the body is not valid UTF-8: like the query
+            # string, invalid bytes become U+FFFD.
+            data = self._cached_data
+            if data is None:
+                data = self.stream.read()
+            self._form = self.parameter_storage_class(_parse_qs(data))
+            self._files = _EMPTY
+            return
+        if mimetype != "multipart/form-data":
             self._form, self._files = _EMPTY, _EMPTY
             return
         parser = FormDataParser(
@@ -514,7 +536,8 @@ class Request:
     def close(self) -> None:
         """Close uploaded files' temporary storage."""
         if self._files is not None:
-            for f in self._files.values():
+            # Every file of every field, not only the first of each.
+            for _, f in self._files.items(multi=True):
                 f.close()
 
     # -- JSON ---------------------------------------------------------------
@@ -571,22 +594,44 @@ class Request:
         raise exc.BadRequest(f"Failed to decode JSON object: {e}")
 
 
+def _parse_qs(data: bytes) -> list[tuple[str, str]]:
+    """Fields of a query string or urlencoded body.  Only ``&`` separates
+    fields; invalid UTF-8, raw or percent-encoded, becomes U+FFFD."""
+    return parse_qsl(
+        data.decode("utf-8", "replace"), keep_blank_values=True, errors="replace"
+    )
+
+
 _SAFE = "!$&'()*+,/:;=@%~"
 _SAFE_QUERY = "!$&'()*+,/:;=?@%~"
 
 
 def _status_line(code: int) -> str:
-    try:
-        return f"{code} {HTTPStatus(code).phrase.upper()}"
-    except ValueError:
-        return f"{code} UNKNOWN"
+    # Werkzeug's reason phrases, not http.HTTPStatus's: those change between
+    # Python versions ("413 CONTENT TOO LARGE" on 3.13) and differ from
+    # Flask's ("203 NON-AUTHORITATIVE INFORMATION").
+    phrase = exc.HTTP_STATUS_CODES.get(code)
+    return f"{code} {phrase.upper()}" if phrase else f"{code} UNKNOWN"
+
+
+#: Non-``text/`` types that are text, and get ``charset=utf-8`` as Flask's do.
+_TEXT_MIMETYPES = frozenset(
+    {
+        "application/ecmascript",
+        "application/javascript",
+        "application/sql",
+        "application/xml",
+        "application/xml-dtd",
+        "application/xml-external-parsed-entity",
+    }
+)
 
 
 def _content_type(mimetype: str) -> str:
     if (
         mimetype.startswith("text/")
-        or mimetype in ("application/xml", "application/javascript")
-        or (mimetype.startswith("application/") and mimetype.endswith("+xml"))
+        or mimetype in _TEXT_MIMETYPES
+        or mimetype.endswith("+xml")
     ) and "charset" not in mimetype:
         return f"{mimetype}; charset=utf-8"
     return mimetype
@@ -681,16 +726,17 @@ class Response:
         value = value.strip()
         if not value:
             raise ValueError("Empty status argument")
-        code_str, _, reason = value.partition(" ")
+        code_str, sep, _ = value.partition(" ")
         try:
             code = int(code_str)
         except ValueError:
             # Werkzeug's rule: a status without a code is sent as "0 reason".
             self._status_code = 0
-            self._status = f"0 {value.upper()}"
+            self._status = f"0 {value}"
             return
         self._status_code = code
-        self._status = f"{code} {reason.upper()}" if reason else _status_line(code)
+        # A given reason phrase is kept as written, as in Flask.
+        self._status = value if sep else _status_line(code)
 
     # -- headers ------------------------------------------------------------
 
@@ -883,6 +929,25 @@ class Response:
             if silent:
                 return None
             raise
+
+    def _prepare_for_send(self, method: str) -> bool:
+        """Settle the headers the drivers send; ``True`` if a body goes out.
+
+        A 204 or 304 loses ``Content-Length`` and ``Content-Type`` (RFC 9110
+        forbids the length on a 204; a 304 describes no content of its own),
+        and an in-memory body without ``Content-Length`` gets one, as
+        Werkzeug does.  ``HEAD`` keeps the headers a ``GET`` would have.
+        """
+        headers = self.headers
+        if self._status_code in _NO_BODY_STATUSES:
+            headers.pop("Content-Length", None)
+            headers.pop("Content-Type", None)
+            return False
+        body = self.response
+        if isinstance(body, list | tuple) and "Content-Length" not in headers:
+            body = self.response = [_encode(chunk) for chunk in body]
+            headers["Content-Length"] = str(sum(map(len, body)))
+        return method != "HEAD"
 
     def iter_encoded(self) -> t.Iterator[bytes]:
         """Iterate the body as bytes (sync iterables only)."""

@@ -18,7 +18,7 @@ if t.TYPE_CHECKING:
     from .app import Erlen
     from .wrappers import Response
 
-__all__ = ["wsgi_app", "request_from_environ"]
+__all__ = ["request_from_environ", "wsgi_app"]
 
 
 def _wsgi_str(value: str) -> str:
@@ -64,8 +64,9 @@ def wsgi_app(
     request = request_from_environ(app, environ)
     ctx = app.make_request_context(request)
     response = drive(handle_request(app, ctx, run_inline))
+    send_body = response._prepare_for_send(request.method)
     start_response(response.status, response.headers.to_wsgi_list())
-    if request.method == "HEAD" or response.status_code in (204, 304):
+    if not send_body:
         response.close()
         return []
     body = response.response

@@ -1,0 +1,421 @@
+"""``Response`` and view return values against Flask's.
+
+Flask is imported here only, to compare behaviour; ``src/erlen`` never imports
+it.  App-level tests register the same views on a Flask app and on the Erlen
+app of the ``client`` fixture (so they run through the WSGI and the ASGI
+driver), send the same requests to both and compare status, body and headers.
+Tests of the object alone build a ``flask.Response`` and an
+``erlen.Response`` the same way and compare them.
+"""
+
+from __future__ import annotations
+
+import typing as t
+from datetime import UTC, datetime, timedelta
+from http import HTTPStatus
+from types import SimpleNamespace
+
+import flask
+import pytest
+from werkzeug.http import parse_date
+
+import erlen
+from erlen.testing import ErlenClient
+
+#: What a view uses, from one framework or the other.
+FLASK = SimpleNamespace(request=flask.request, Response=flask.Response)
+ERLEN = SimpleNamespace(request=erlen.request, Response=erlen.Response)
+
+View = t.Callable[[SimpleNamespace], t.Any]
+
+#: Headers compared by default.
+HEADERS = ("Content-Type", "Content-Length", "X-A", "Location")
+
+
+class Pair:
+    """``views`` (``view(fw)`` each) at ``/0``, ``/1``... of a Flask app and
+    of ``client``'s Erlen app."""
+
+    def __init__(self, client: ErlenClient, views: t.Sequence[View]) -> None:
+        self.client = client
+        fapp = flask.Flask("flask_app")
+        fapp.config.update(TESTING=True, SECRET_KEY="test key")
+        self.flask_client = fapp.test_client()
+        for app, fw in ((fapp, FLASK), (client.application, ERLEN)):
+            for i, view in enumerate(views):
+
+                def endpoint(fw: SimpleNamespace = fw, view: View = view) -> t.Any:
+                    return view(fw)
+
+                app.add_url_rule(
+                    f"/{i}", f"view{i}", endpoint, methods=["GET", "POST", "HEAD"]
+                )
+
+    def open(self, path: str, **kwargs: t.Any) -> tuple[t.Any, t.Any]:
+        """``(flask_response, erlen_response)`` to the same request."""
+        return self.flask_client.open(path, **kwargs), self.client.open(path, **kwargs)
+
+
+def same(
+    responses: tuple[t.Any, t.Any],
+    *headers: str,
+    status_line: bool = True,
+    case: t.Any = "",
+) -> tuple[t.Any, t.Any]:
+    """Assert both responses have the same status, body and ``headers``.
+
+    ASGI has no reason phrase: a custom one can only arrive under WSGI
+    (``status_line``); the status code always does.
+    """
+    theirs, ours = responses
+    assert ours.status_code == theirs.status_code, case
+    if status_line:
+        assert ours.status == theirs.status, case
+    assert ours.get_data() == theirs.get_data(), case
+    for name in headers:
+        assert ours.headers.getlist(name) == theirs.headers.getlist(name), (case, name)
+    return theirs, ours
+
+
+def same_for_each(client: ErlenClient, views: t.Sequence[View], *headers: str) -> None:
+    """Each view's response is the same in Flask and in Erlen."""
+    pair = Pair(client, views)
+    for i in range(len(views)):
+        same(pair.open(f"/{i}"), *headers, case=i)
+
+
+def gen_body() -> t.Iterator[str | bytes]:
+    yield "chunk 1, "
+    yield b"chunk 2"
+
+
+# -- the constructor, through both drivers ------------------------------------
+
+
+def test_response_arguments(client: ErlenClient) -> None:
+    views: list[View] = [
+        lambda fw: fw.Response("héllo"),
+        lambda fw: fw.Response(b"\x00\xffbytes", 201),
+        lambda fw: fw.Response(gen_body(), mimetype="text/csv"),
+        lambda fw: fw.Response(["a", b"b", "c"], mimetype="text/plain"),
+        lambda fw: fw.Response("tea", "418 I'M A TEAPOT"),
+        lambda fw: fw.Response("x", HTTPStatus.CREATED, {"X-A": "1"}),
+        lambda fw: fw.Response("x", content_type="text/x; charset=ascii"),
+        lambda fw: fw.Response(
+            "<a/>", headers=[("X-A", "1"), ("X-A", "2")], mimetype="application/xml"
+        ),
+        lambda fw: fw.Response("svg", mimetype="image/svg+xml"),
+        lambda fw: fw.Response("{}", mimetype="application/json"),
+        lambda fw: fw.Response("x", headers={"Content-Type": "text/plain"}),
+        lambda fw: fw.Response(),
+    ]
+    same_for_each(client, views, "Content-Type", "X-A", "Location")
+
+
+def test_no_content(client: ErlenClient) -> None:
+    """A 204 has no body and no ``Content-Length``.  Erlen also drops the
+    ``Content-Type`` Flask sends with it (RFC 9110: it describes no
+    content)."""
+    theirs, ours = same(
+        Pair(client, [lambda fw: fw.Response("ignored", 204)]).open("/0"),
+        "Content-Length",
+    )
+    assert ours.data == b""
+    assert "Content-Length" not in ours.headers
+    assert "Content-Type" not in ours.headers
+
+
+def test_content_length(client: ErlenClient) -> None:
+    """``Content-Length`` for bodies known up front, also on ``HEAD``; none
+    for a stream."""
+    pair = Pair(
+        client,
+        [
+            lambda fw: fw.Response("héllo"),
+            lambda fw: fw.Response(b""),
+            lambda fw: fw.Response(gen_body()),
+        ],
+    )
+    for path, length in [("/0", ["6"]), ("/1", ["0"]), ("/2", [])]:
+        for method in ("GET", "HEAD"):
+            _, ours = same(pair.open(path, method=method), *HEADERS, case=path)
+            assert ours.headers.getlist("Content-Length") == length, path
+            if method == "HEAD":
+                assert ours.data == b""
+
+
+def test_list_body_content_length(client: ErlenClient) -> None:
+    same_for_each(client, [lambda fw: fw.Response(["a", b"b", "c"])], "Content-Length")
+
+
+def test_custom_reason_phrase(client: ErlenClient) -> None:
+    """A reason phrase is sent as written under WSGI; ASGI has no reason
+    phrase, so only the code arrives."""
+    statuses = ["299 Custom Reason", "404 not found"]
+    pair = Pair(client, [lambda fw, s=s: fw.Response("x", s) for s in statuses])
+    for i, status in enumerate(statuses):
+        theirs, _ = same(pair.open(f"/{i}"), status_line=client.driver == "wsgi")
+        assert theirs.status == status
+
+
+# -- the object, compared directly ------------------------------------------
+
+
+def test_status_setters() -> None:
+    cases: list[tuple[str, t.Any]] = [
+        ("status_code", code) for code in (200, 203, 413, 414, 418, 299, 0)
+    ]
+    cases += [
+        ("status", value)
+        for value in (
+            HTTPStatus.NOT_FOUND,
+            422,
+            "418 I'M A TEAPOT",
+            "404",
+            "404 not found",
+            " 201 ",
+            "teapot",
+        )
+    ]
+    for attr, value in cases:
+        theirs, ours = flask.Response(), erlen.Response()
+        setattr(theirs, attr, value)
+        setattr(ours, attr, value)
+        assert (ours.status, ours.status_code) == (
+            theirs.status,
+            theirs.status_code,
+        ), (attr, value)
+    for cls in (flask.Response, erlen.Response):
+        with pytest.raises(ValueError):
+            cls(status="  ")
+
+
+def test_body_accessors() -> None:
+    theirs, ours = flask.Response("héllo"), erlen.Response("héllo")
+    for r in (theirs, ours):
+        assert r.get_data() == "héllo".encode()
+        assert r.get_data(as_text=True) == "héllo"
+        assert r.content_length == 6
+        assert r.mimetype == "text/html"
+        assert r.json is None  # not a JSON response
+        r.data = b"new body"
+        assert r.data == b"new body"
+        assert r.content_length == 8
+        r.set_data("ünï")
+        assert r.headers["Content-Length"] == "5"
+    # (Werkzeug's setter stores the text "None" here.)
+    ours.content_length = None
+    assert "Content-Length" not in ours.headers
+    # A streamed body is read once, and kept.
+    theirs, ours = flask.Response(gen_body()), erlen.Response(gen_body())
+    assert ours.is_streamed and theirs.is_streamed
+    assert ours.content_length is None and theirs.content_length is None
+    assert ours.get_data() == theirs.get_data() == b"chunk 1, chunk 2"
+    assert ours.get_data(as_text=True) == theirs.get_data(as_text=True)
+
+
+def test_mimetype_and_content_type_setters() -> None:
+    theirs, ours = flask.Response("x"), erlen.Response("x")
+    for mimetype in ("application/sql", "text/csv", "image/png", "a/b+xml"):
+        for r in (theirs, ours):
+            r.mimetype = mimetype
+        assert ours.content_type == theirs.content_type, mimetype
+    for r in (theirs, ours):
+        r.content_type = "text/plain; charset=latin-1; format=flowed"
+    assert ours.mimetype == theirs.mimetype == "text/plain"
+    assert ours.mimetype_params == theirs.mimetype_params
+    for r in (theirs, ours):
+        r.mimetype = "application/problem+json"
+        r.data = b'{"a": [1]}'
+    assert ours.is_json and theirs.is_json
+    assert ours.json == theirs.json == {"a": [1]}
+    for r in (theirs, ours):
+        r.mimetype = "text/plain"
+    assert ours.json is theirs.json is None
+    assert ours.get_json(force=True) == theirs.get_json(force=True) == {"a": [1]}
+
+
+def test_json_invalid_body() -> None:
+    theirs = flask.Response("{bad", mimetype="application/json")
+    ours = erlen.Response("{bad", mimetype="application/json")
+    assert ours.get_json(silent=True) is theirs.get_json(silent=True) is None
+    with pytest.raises(ValueError):
+        theirs.get_json()
+    with pytest.raises(ValueError):
+        ours.get_json()
+
+
+# -- cookies -----------------------------------------------------------------
+
+COOKIES: list[dict[str, t.Any]] = [
+    {"key": "plain", "value": "1"},
+    {"key": "age", "value": "x", "max_age": 3600},
+    {"key": "delta", "value": "x", "max_age": timedelta(days=2, seconds=5)},
+    {
+        "key": "dated",
+        "value": 'a b;c"d',
+        "expires": datetime(2031, 5, 4, 3, 2, 1, tzinfo=UTC),
+        "path": "/sub",
+        "domain": "example.com",
+    },
+    {"key": "flags", "value": "y", "secure": True, "httponly": True, "samesite": "Lax"},
+    {"key": "strict", "value": "é", "samesite": "Strict", "path": None},
+    {
+        "key": "chips",
+        "value": "z",
+        "secure": True,
+        "samesite": "None",
+        "partitioned": True,
+    },
+]
+
+
+def _split_expires(header: str) -> tuple[str, datetime | None]:
+    """A ``Set-Cookie`` header without its ``Expires`` date, and the date.
+    With ``max_age`` the date is computed from the clock, which may tick
+    between the Flask and the Erlen request."""
+    parts, expires = [], None
+    for part in header.split("; "):
+        if part.startswith("Expires="):
+            expires = parse_date(part.partition("=")[2])
+            part = "Expires=<date>"
+        parts.append(part)
+    return "; ".join(parts), expires
+
+
+def test_set_cookie(client: ErlenClient) -> None:
+    def view(fw: SimpleNamespace) -> t.Any:
+        response = fw.Response("cookies")
+        for kwargs in COOKIES:
+            response.set_cookie(**kwargs)
+        return response
+
+    theirs, ours = same(Pair(client, [view]).open("/0"))
+    their_headers = theirs.headers.getlist("Set-Cookie")
+    our_headers = ours.headers.getlist("Set-Cookie")
+    assert len(our_headers) == len(their_headers) == len(COOKIES)
+    for kwargs, mine, flasks in zip(COOKIES, our_headers, their_headers, strict=True):
+        my_text, my_date = _split_expires(mine)
+        flask_text, flask_date = _split_expires(flasks)
+        assert my_text == flask_text, kwargs
+        if flask_date is None or my_date is None:
+            assert my_date is flask_date, kwargs
+        else:
+            assert abs((my_date - flask_date).total_seconds()) <= 2, kwargs
+    # Without a clock, byte for byte.
+    assert our_headers[3] == their_headers[3]
+    assert our_headers[-1] == their_headers[-1]
+    cookie = client.get_cookie("flags")
+    assert cookie is not None and cookie.value == "y" and cookie.http_only
+
+
+def test_delete_cookie(client: ErlenClient) -> None:
+    def view(fw: SimpleNamespace) -> t.Any:
+        response = fw.Response("bye")
+        response.delete_cookie("gone")
+        response.delete_cookie("scoped", path="/sub", secure=True, samesite="Lax")
+        return response
+
+    pair = Pair(client, [view])
+    for c in (pair.flask_client, client):
+        c.set_cookie("gone", "1")
+        c.set_cookie("scoped", "2", path="/sub")
+        c.set_cookie("kept", "3")
+    same(pair.open("/0"), "Set-Cookie")
+    for c in (pair.flask_client, client):
+        assert c.get_cookie("gone") is None
+        assert c.get_cookie("scoped", path="/sub") is None
+        assert c.get_cookie("kept") is not None
+
+
+# -- location, call_on_close -------------------------------------------------
+
+
+def test_location(client: ErlenClient) -> None:
+    def view(fw: SimpleNamespace) -> t.Any:
+        response = fw.Response("moved", 302)
+        response.location = "/elsewhere?x=1"
+        assert response.location == "/elsewhere?x=1"
+        return response
+
+    _, ours = same(Pair(client, [view]).open("/0"), *HEADERS)
+    assert ours.location == "/elsewhere?x=1"
+
+
+def test_call_on_close_runs_after_sending(client: ErlenClient) -> None:
+    events: dict[str, list[str]] = {"flask": [], "erlen": []}
+
+    def view(fw: SimpleNamespace) -> t.Any:
+        log = events["flask" if fw is FLASK else "erlen"]
+
+        def body() -> t.Iterator[str]:
+            log.append("body")
+            yield "streamed"
+
+        response = fw.Response(body())
+        response.call_on_close(lambda: log.append("closed"))
+        log.append("view")
+        return response
+
+    theirs, _ = same(Pair(client, [view]).open("/0"), "Content-Length")
+    # Flask's test client closes the body when the test closes the
+    # response; Erlen's buffers it and closes it right away.
+    assert events["erlen"] == ["view", "body", "closed"]
+    theirs.close()
+    assert events["flask"] == events["erlen"]
+
+
+# -- view return values ------------------------------------------------------
+
+
+def test_view_return_values(client: ErlenClient) -> None:
+    views: list[View] = [
+        lambda fw: "text",
+        lambda fw: b"\x00bytes",
+        lambda fw: {"b": 1, "a": [1, "é"]},
+        lambda fw: [1, {"x": None}],
+        lambda fw: fw.Response("r", 202, mimetype="text/plain"),
+        lambda fw: gen_body(),
+        lambda fw: ("created", 201),
+        lambda fw: ("tea", "418 I'M A TEAPOT"),
+        lambda fw: ("h", {"X-A": "1"}),
+        lambda fw: ("h", [("X-A", "1"), ("X-A", "2")]),
+        lambda fw: ({"ok": True}, 201, {"X-A": "1", "Location": "/new"}),
+        lambda fw: ([1, 2], 400),
+        lambda fw: (fw.Response("r", 200), 404, [("X-A", "1")]),
+        lambda fw: (fw.Response("r", headers={"X-A": "0"}), {"X-A": "1"}),
+        lambda fw: ("ct", {"Content-Type": "text/plain; charset=ascii"}),
+        lambda fw: (gen_body(), 203, {"X-A": "1"}),
+    ]
+    same_for_each(client, views, *HEADERS)
+
+
+def test_invalid_return_value(client: ErlenClient) -> None:
+    """``None`` and other non-responses are a ``TypeError`` that names the
+    view's endpoint, as in Flask (and it propagates in testing)."""
+    views: list[View] = [
+        lambda fw: None,
+        lambda fw: ("a", 200, {}, 1),
+        lambda fw: 42,
+        lambda fw: (None, 200),
+    ]
+    pair = Pair(client, views)
+    for i, expected in enumerate(
+        [
+            "The view function for 'view0' did not return a valid response."
+            " The function either returned None",
+            "did not return a valid response tuple",
+            "did not return a valid response. The return type must be a string,"
+            " dict, list, tuple with headers or status, Response instance, or ",
+            "The view function for 'view3' did not return a valid response.",
+        ]
+    ):
+        with pytest.raises(TypeError) as theirs:
+            pair.flask_client.get(f"/{i}")
+        with pytest.raises(TypeError) as ours:
+            client.get(f"/{i}")
+        assert expected in str(theirs.value), i
+        assert expected in str(ours.value), i
+        # Flask names the endpoint only for None; Erlen for any bad value.
+        if i in (0, 2, 3):
+            assert f"for 'view{i}'" in str(ours.value), i
