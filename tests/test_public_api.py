@@ -8,7 +8,6 @@ import pkgutil
 import types
 
 import flask
-import pytest
 
 import erlen
 

@@ -17,7 +17,6 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import flask
-import pytest
 from werkzeug.datastructures import MultiDict as WerkzeugMultiDict
 
 import erlen

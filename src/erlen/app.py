@@ -12,6 +12,7 @@ from threading import Lock
 from urllib.parse import quote
 
 from . import exceptions as exc
+from . import signals
 from .concurrency import Runner, drive, run_inline
 from .config import Config, ConfigAttribute
 from .ctx import AppContext, RequestContext, _AppCtxGlobals
@@ -105,7 +106,8 @@ class Erlen(Scaffold):
     aborter_class = exc.Aborter
     default_config = DEFAULT_CONFIG
 
-    #: ``DEBUG`` from the config.
+    #: ``TESTING`` from the config: exceptions propagate to the test client
+    #: instead of becoming 500 responses.
     testing = ConfigAttribute[bool]("TESTING")
     #: ``SECRET_KEY`` from the config; signs the session cookie.
     secret_key = ConfigAttribute[str | bytes | None]("SECRET_KEY")
@@ -146,10 +148,7 @@ class Erlen(Scaffold):
         #: (config, databases).  Not created automatically.
         self.instance_path = instance_path
         #: The configuration dict; see :class:`~erlen.config.Config`.
-        self.config = self.config_class(
-            instance_path if instance_relative_config else self.root_path,
-            dict(self.default_config),
-        )
+        self.config = self.make_config(instance_relative_config)
         #: Raises the HTTP exception for a status code; used by ``abort``.
         self.aborter = self.aborter_class()
         #: The JSON provider used by ``jsonify`` and ``request.json``.
@@ -194,6 +193,20 @@ class Erlen(Scaffold):
 
         #: The ASGI 3 application: ``uvicorn mod:app.asgi``.
         self.asgi = ASGIApp(self)
+
+    def make_config(self, instance_relative: bool = False) -> Config:
+        """The app's :class:`~erlen.config.Config`: :attr:`default_config`,
+        with ``DEBUG`` from the ``ERLEN_DEBUG`` environment variable.
+
+        :param instance_relative: relative file names in the config are
+            relative to :attr:`instance_path` instead of :attr:`root_path`.
+        """
+        from .helpers import get_debug_flag
+
+        root_path = self.instance_path if instance_relative else self.root_path
+        defaults = dict(self.default_config)
+        defaults["DEBUG"] = get_debug_flag()
+        return self.config_class(root_path, defaults)
 
     # -- properties -----------------------------------------------------------
 
@@ -380,7 +393,16 @@ class Erlen(Scaffold):
 
     def match_request(self, request: Request) -> None:
         """Match ``request`` to a rule, setting ``url_rule`` and ``view_args``,
-        or ``routing_exception`` (raised when the view would be called)."""
+        or ``routing_exception`` (raised when the view would be called).
+
+        A host not in ``TRUSTED_HOSTS`` (when set) is a 400 ``SecurityError``.
+        """
+        trusted = self.config["TRUSTED_HOSTS"]
+        if trusted and not _host_is_trusted(request.host, trusted):
+            request.routing_exception = exc.SecurityError(
+                f"Host {request.host!r} is not trusted."
+            )
+            return
         try:
             if self.url_map.host_matching:
                 rule, args = self.url_map.match(
@@ -415,7 +437,8 @@ class Erlen(Scaffold):
             methods = e.valid_methods or ()
         except exc.HTTPException:
             pass
-        rv = self.response_class()
+        # An empty body, not none: ``Content-Length: 0`` as Flask sends.
+        rv = self.response_class("")
         rv.headers["Allow"] = ", ".join(sorted(methods))
         return rv
 
@@ -474,29 +497,36 @@ class Erlen(Scaffold):
             )
             return self.handle_url_build_error(error, endpoint, values)
 
+        # Like Werkzeug's URL adapter: URLs are relative when they stay on
+        # the current host (host matching) or subdomain, else absolute.
+        # With SERVER_NAME set, it is the host of absolute URLs.
+        server_name = self.config["SERVER_NAME"]
         if request is not None:
             root = request.root_path
             scheme = _scheme or request.scheme
-            current_host = request.host
+            current_host = request.host.lower()
+            if self.url_map.host_matching:
+                current = current_host
+            else:
+                current_host = (server_name or current_host).lower()
+                current = self._subdomain_for(request) or ""
         else:
             root = self.config["APPLICATION_ROOT"].rstrip("/")
             scheme = _scheme or self.config["PREFERRED_URL_SCHEME"]
-            current_host = self.config["SERVER_NAME"]
+            current_host = server_name.lower()
+            current = (
+                current_host
+                if self.url_map.host_matching
+                else self.url_map.default_subdomain
+            )
         if self.url_map.host_matching:
             host = where or current_host
-        elif where:
-            base = self.config["SERVER_NAME"] or current_host
-            host = f"{where}.{base}"
-        elif (
-            request is not None
-            and self.subdomain_matching
-            and (self._subdomain_for(request) not in ("", None, "<invalid>"))
-        ):
-            host = self.config["SERVER_NAME"] or current_host
+            external = host != current
         else:
-            host = current_host
+            host = f"{where}.{current_host}" if where else current_host
+            external = where != current
         rv = f"{quote(root, safe='/%')}{path}"
-        if _external or host != current_host:
+        if _external or external:
             rv = f"{scheme}://{host}{rv}"
         if _anchor is not None:
             rv = f"{rv}#{quote(_anchor, safe=_ANCHOR_SAFE)}"
@@ -679,13 +709,8 @@ class Erlen(Scaffold):
         request context)."""
         from .pipeline import teardown
 
-        ctx = _cv_request.get()
         # Only the request part: the app context runs its own on pop.
-        app_ctx, ctx._app_ctx = ctx._app_ctx, None
-        try:
-            drive(teardown(self, ctx, exc, run_inline))
-        finally:
-            ctx._app_ctx = app_ctx
+        drive(teardown(self, _cv_request.get(), exc, run_inline, app_context=False))
 
     def do_teardown_appcontext(self, exc: BaseException | None = None) -> None:
         """Run the ``teardown_appcontext`` functions."""
@@ -721,8 +746,6 @@ class Erlen(Scaffold):
     # -- signals --------------------------------------------------------------
 
     def _signal(self, name: str, sender: t.Any, **kwargs: t.Any) -> None:
-        from . import signals
-
         signal = getattr(signals, name)
         # PERF: skip blinker's send machinery when nobody listens.
         if signal.receivers:
@@ -821,6 +844,28 @@ def _relative_redirect(request: Request, e: exc.RequestRedirect) -> exc.RequestR
         if request.query_string:
             url = f"{url}?{request.query_string.decode('latin-1')}"
     return exc.RequestRedirect(url, e.code or 308)
+
+
+def _host_is_trusted(host: str, trusted: t.Iterable[str]) -> bool:
+    """Whether ``host`` (``name[:port]``) is one of ``trusted``; a name
+    starting with ``.`` also trusts its subdomains.  Ports are ignored."""
+    if host.startswith("["):  # an IPv6 literal, "[::1]:8000"
+        name = host[: host.find("]") + 1]
+    else:
+        name, _, port = host.rpartition(":")
+        if not name or not port.isdigit():
+            name = host
+    name = name.lower()
+    for ref in trusted:
+        suffix = ref.startswith(".")
+        ref = ref.removeprefix(".").partition(":")[0]
+        try:
+            ref = ref.encode("idna").decode("ascii").lower()
+        except UnicodeError:
+            continue
+        if name == ref or (suffix and name.endswith(f".{ref}")):
+            return True
+    return False
 
 
 def _current_endpoint() -> str | None:

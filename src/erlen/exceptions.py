@@ -10,7 +10,8 @@ so ported code only changes its import.
 from __future__ import annotations
 
 import typing as t
-from html import escape
+
+from markupsafe import escape
 
 if t.TYPE_CHECKING:
     from .wrappers import Request, Response
@@ -38,6 +39,7 @@ __all__ = [
     "RequestedRangeNotSatisfiable",
     "ExpectationFailed",
     "ImATeapot",
+    "MisdirectedRequest",
     "UnprocessableEntity",
     "Locked",
     "FailedDependency",
@@ -80,6 +82,7 @@ HTTP_STATUS_CODES: dict[int, str] = {
     303: "See Other",
     304: "Not Modified",
     305: "Use Proxy",
+    306: "Switch Proxy",
     307: "Temporary Redirect",
     308: "Permanent Redirect",
     400: "Bad Request",
@@ -156,7 +159,8 @@ class HTTPException(Exception):
 
     def get_description(self) -> str:
         """The description as HTML (escaped, newlines as ``<br>``)."""
-        description = escape(self.description or "").replace("\n", "<br>")
+        # markupsafe's escaping, as Werkzeug's: the same page byte for byte.
+        description = str(escape(self.description or "")).replace("\n", "<br>")
         return f"<p>{description}</p>"
 
     def get_body(self, request: Request | None = None) -> str:
@@ -474,6 +478,14 @@ class ImATeapot(HTTPException):
     description = "This server is a teapot, not a coffee machine"
 
 
+class MisdirectedRequest(HTTPException):
+    """*421 Misdirected Request*: the request went to a server that cannot
+    answer for this host."""
+
+    code = 421
+    description = "The server is not able to produce a response."
+
+
 class UnprocessableEntity(HTTPException):
     """*422 Unprocessable Entity*."""
 
@@ -661,6 +673,29 @@ def _collect() -> None:
 
 _collect()
 default_exceptions[400] = BadRequest
+
+
+def from_werkzeug(e: BaseException) -> HTTPException | None:
+    """The Erlen exception for a ``werkzeug.exceptions.HTTPException`` (raised
+    by ported code or by a Werkzeug part such as the form parser), so it gets
+    its status and Erlen's error handlers instead of becoming a 500.
+    ``None`` for anything else."""
+    import sys
+
+    wz = sys.modules.get("werkzeug.exceptions")
+    if wz is None or not isinstance(e, wz.HTTPException):
+        return None
+    code = e.code or 500
+    new: HTTPException
+    if isinstance(e, wz.MethodNotAllowed):
+        new = MethodNotAllowed(e.valid_methods, description=e.description)
+    elif code in default_exceptions:
+        new = default_exceptions[code](description=e.description)
+    else:
+        new = HTTPException(description=e.description)
+        new.code = code
+    new.__cause__ = e
+    return new
 
 
 class Aborter:

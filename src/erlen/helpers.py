@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import mimetypes
 import os
+import re
 import typing as t
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from .exceptions import NotFound
 from .globals import _cv_app, _cv_request, current_app
@@ -14,12 +15,20 @@ from .wrappers import Response
 
 __all__ = [
     "flash",
+    "get_debug_flag",
     "get_flashed_messages",
     "make_response",
     "redirect",
     "send_from_directory",
     "url_for",
 ]
+
+
+def get_debug_flag() -> bool:
+    """Whether the ``ERLEN_DEBUG`` environment variable asks for debug mode:
+    set and not ``0``, ``false`` or ``no``.  The app's ``DEBUG`` default."""
+    value = os.environ.get("ERLEN_DEBUG", "")
+    return bool(value) and value.lower() not in ("0", "false", "no")
 
 
 def url_for(
@@ -84,11 +93,33 @@ def redirect(
 _Response = Response
 
 
+_URI_CHARS = re.compile(r"[A-Za-z0-9\-._~%!$&'()*+,/:;=?@#]*")
+
+
 def _iri_to_uri(location: str) -> str:
-    # Non-ASCII in a Location header must be percent-encoded.
-    if location.isascii():
+    """Percent-encode what may not appear in a ``Location`` header (spaces,
+    ``<``, ``"``, non-ASCII...) per URL part, as Werkzeug does; a non-ASCII
+    host is IDNA-encoded."""
+    # PERF: most locations are plain URIs already.
+    if _URI_CHARS.fullmatch(location):
         return location
-    return quote(location, safe="/:?#[]@!$&'()*+,;=%~")
+    parts = urlsplit(location)
+    netloc = parts.netloc
+    if not netloc.isascii():
+        userinfo, at, hostport = netloc.rpartition("@")
+        host, colon, port = hostport.partition(":")
+        host = host.encode("idna").decode("ascii")
+        userinfo = quote(userinfo, safe="%!$&'()*+,:;=")
+        netloc = f"{userinfo}{at}{host}{colon}{port}"
+    return urlunsplit(
+        (
+            parts.scheme,
+            netloc,
+            quote(parts.path, safe="%!$&'()*+,/:;=@"),
+            quote(parts.query, safe="%!$&'()*+,/:;=?@"),
+            quote(parts.fragment, safe="%!#$&'()*+,/:;=?@"),
+        )
+    )
 
 
 def make_response(*args: t.Any) -> Response:

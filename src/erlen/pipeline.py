@@ -135,17 +135,27 @@ async def process_response(
 
 
 async def teardown(
-    app: Erlen, ctx: RequestContext, error: BaseException | None, run: Runner
+    app: Erlen,
+    ctx: RequestContext,
+    error: BaseException | None,
+    run: Runner,
+    app_context: bool = True,
 ) -> None:
     """``teardown_request`` then ``teardown_appcontext`` functions, in reverse
     registration order.  Each runs even if another raised; their errors are
-    logged."""
+    logged.
+
+    The ``teardown_appcontext`` functions run only when the request pushed
+    its own app context (as in Flask): an app context the caller pushed
+    around the request ends later, with its own teardown.
+    """
     app._signal("request_tearing_down", app, exc=error)
     request = ctx.request
     for name in (*request.blueprints, None):
         for func in reversed(app.teardown_request_funcs.get(name, ())):
             await _run_teardown(app, run, func, error)
-    if ctx._app_ctx is not None and len(ctx._app_ctx._tokens) == 1:
+    pushed = ctx._tokens[-1][1] if ctx._tokens else None
+    if app_context and pushed is not None and len(pushed._tokens) == 1:
         await app._teardown_appcontext(error, run)
 
 
@@ -166,8 +176,11 @@ async def handle_user_exception(
     HTTP exceptions without a handler become their own response; any other
     exception without a handler is re-raised (and becomes a 500).
     """
-    from .exceptions import BadRequestKeyError, RequestRedirect
+    from .exceptions import BadRequestKeyError, RequestRedirect, from_werkzeug
 
+    converted = from_werkzeug(e)
+    if converted is not None:
+        e = converted
     if isinstance(e, BadRequestKeyError) and (
         app.debug or app.config["TRAP_BAD_REQUEST_ERRORS"]
     ):

@@ -1446,11 +1446,12 @@ class Map:
         default_domain = "" if self.host_matching else self.default_subdomain
         matcher = _Matcher(list(self._rules), default_domain)
         for endpoint_rules in self._by_endpoint.values():
-            for index, rule in enumerate(endpoint_rules):
+            for rule in endpoint_rules:
+                # Any other rule of the endpoint, added before or after.
                 providers = tuple(
                     r
-                    for r in endpoint_rules[:index]
-                    if r.defaults and r.arguments == rule.arguments
+                    for r in endpoint_rules
+                    if r is not rule and r.defaults and r.arguments == rule.arguments
                 )
                 rule._default_providers = providers
                 rule._special = bool(providers) or rule.redirect_to is not None
@@ -1652,7 +1653,16 @@ class Map:
         )
 
     def _candidates(self, endpoint: str, method: str | None) -> tuple[Rule, ...]:
-        rules = self._by_endpoint.get(endpoint, [])
+        # Rules with more variables first, then more defaults (so
+        # url_for("page", n=1) gives "/page/" for a rule with defaults n=1,
+        # whichever rule was added first, as Werkzeug does); stable otherwise.
+        rules = sorted(
+            self._by_endpoint.get(endpoint, []),
+            key=lambda r: (
+                -len(r.arguments | set(r.defaults or ())),
+                -len(r.defaults or ()),
+            ),
+        )
         if method is not None:
             return tuple(r for r in rules if r.methods is None or method in r.methods)
         first = [r for r in rules if r.methods is None or "GET" in r.methods]

@@ -299,7 +299,8 @@ class Scaffold:
     @setupmethod
     def url_defaults(self, f: F) -> F:
         """Run ``f(endpoint, values)`` when building URLs; it may add values
-        in place."""
+        in place.  It must be a ``def``: ``url_for`` is synchronous."""
+        _check_sync(f, "url_defaults")
         self.url_default_functions[None].append(f)
         return f
 
@@ -360,6 +361,18 @@ class Scaffold:
         if issubclass(exc_class, HTTPException):
             return exc_class, exc_class.code
         return exc_class, None
+
+
+def _check_sync(f: t.Callable[..., t.Any], kind: str) -> None:
+    """Refuse an ``async def`` where Erlen calls the function synchronously."""
+    from .concurrency import is_async_callable
+
+    if is_async_callable(f):
+        raise TypeError(
+            f"{kind} functions are called by url_for(), which is synchronous,"
+            f" so {getattr(f, '__name__', f)!r} cannot be 'async def'. Make it"
+            " a plain 'def' (it only edits the values dict)."
+        )
 
 
 def _find_package_path(import_name: str) -> str:

@@ -94,11 +94,6 @@ class _BodyStream(io.RawIOBase):
         return n
 
 
-def _wrap_werkzeug_error(e: _WerkzeugHTTPException) -> exc.HTTPException:
-    cls = exc.default_exceptions.get(e.code or 400, exc.BadRequest)
-    return cls(e.description)
-
-
 class Request:
     """The incoming request, as ``request`` in views.
 
@@ -506,7 +501,7 @@ class Request:
                 stream, mimetype, self.content_length, self.mimetype_params
             )
         except _WerkzeugHTTPException as e:
-            raise _wrap_werkzeug_error(e) from None
+            raise t.cast(exc.HTTPException, exc.from_werkzeug(e)) from None
         self._form = t.cast(ImmutableMultiDict[str, str], form)
         self._files = t.cast(ImmutableMultiDict[str, FileStorage], files)
 
