@@ -9,6 +9,7 @@ from markupsafe import Markup, escape
 
 from . import json
 from .app import Erlen
+from .blueprints import Blueprint
 from .config import Config
 from .ctx import (
     after_this_request,
@@ -26,6 +27,7 @@ from .helpers import (
     redirect,
     send_file,
     send_from_directory,
+    stream_with_context,
     url_for,
 )
 from .json import jsonify
@@ -41,11 +43,19 @@ from .signals import (
     request_tearing_down,
     template_rendered,
 )
+from .templating import (
+    get_template_attribute,
+    render_template,
+    render_template_string,
+    stream_template,
+    stream_template_string,
+)
 from .wrappers import Request, Response
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "Blueprint",
     "Config",
     "Erlen",
     "Markup",
@@ -70,15 +80,21 @@ __all__ = [
     "flash",
     "g",
     "get_flashed_messages",
+    "get_template_attribute",
     "has_app_context",
     "has_request_context",
     "json",
     "jsonify",
     "make_response",
     "redirect",
+    "render_template",
+    "render_template_string",
     "request",
     "send_file",
     "send_from_directory",
     "session",
+    "stream_template",
+    "stream_template_string",
+    "stream_with_context",
     "url_for",
 ]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import sys
 import typing as t
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from functools import cached_property
 from threading import Lock
 from urllib.parse import quote
 
@@ -16,14 +18,19 @@ from . import signals
 from .concurrency import Runner, drive, run_inline
 from .config import Config, ConfigAttribute
 from .ctx import AppContext, RequestContext, _AppCtxGlobals
-from .globals import _cv_app, _cv_request
+from .globals import _cv_request
 from .json import DefaultJSONProvider, JSONProvider
 from .routing import BuildError, Map, Rule
 from .scaffold import Scaffold, find_instance_path, setupmethod
 from .wrappers import Request, Response
 
 if t.TYPE_CHECKING:
+    from jinja2 import BaseLoader
+
+    from .blueprints import Blueprint
+    from .cli import ErlenCliRunner
     from .sessions import SessionInterface, SessionMixin
+    from .templating import Environment
     from .testing import ErlenClient
 
 __all__ = ["Erlen"]
@@ -64,6 +71,11 @@ DEFAULT_CONFIG: dict[str, t.Any] = {
     "PROVIDE_AUTOMATIC_OPTIONS": True,
     # Erlen: threads that run ``def`` views and hooks under ASGI.
     "SYNC_THREAD_POOL_SIZE": 40,
+    # Erlen: the largest incoming websocket message (bytes); bigger closes
+    # the connection with 1009.  None for no limit.
+    "WEBSOCKET_MAX_MESSAGE_SIZE": 1024 * 1024,
+    # Erlen: seconds to wait at shutdown for background tasks to finish.
+    "BACKGROUND_TASK_SHUTDOWN_TIMEOUT": 5.0,
 }
 
 
@@ -162,8 +174,8 @@ class Erlen(Scaffold):
             t.Callable[[BaseException | None], t.Any]
         ] = []
         self.shell_context_processors: list[t.Callable[[], dict[str, t.Any]]] = []
-        #: Registered blueprints by name.
-        self.blueprints: dict[str, t.Any] = {}
+        #: Registered blueprints by (dotted) name.
+        self.blueprints: dict[str, Blueprint] = {}
         #: A place for extensions to keep their state.
         self.extensions: dict[str, t.Any] = {}
         #: The URL rules; register custom converters in
@@ -175,6 +187,12 @@ class Erlen(Scaffold):
         self._executor_lock = Lock()
         self._all_sync: bool | None = None
         self._logger: logging.Logger | None = None
+        #: Functions run once per process before serving / after serving.
+        self.before_serving_funcs: list[t.Callable[[], t.Any]] = []
+        self.after_serving_funcs: list[t.Callable[[], t.Any]] = []
+        self._serving = False
+        self._serving_lock = Lock()
+        self._background_tasks: set[asyncio.Task[t.Any]] = set()
 
         if self.has_static_folder:
             if bool(static_host) != host_matching:
@@ -190,9 +208,13 @@ class Erlen(Scaffold):
             )
 
         from .asgi import ASGIApp
+        from .cli import AppGroup
 
         #: The ASGI 3 application: ``uvicorn mod:app.asgi``.
         self.asgi = ASGIApp(self)
+        #: The app's commands for the ``erlen`` command line; add one with
+        #: ``@app.cli.command()``.
+        self.cli = AppGroup(self.name)
 
     def make_config(self, instance_relative: bool = False) -> Config:
         """The app's :class:`~erlen.config.Config`: :attr:`default_config`,
@@ -230,6 +252,11 @@ class Erlen(Scaffold):
     @debug.setter
     def debug(self, value: bool) -> None:
         self.config["DEBUG"] = value
+        if (
+            self.config["TEMPLATES_AUTO_RELOAD"] is None
+            and "jinja_env" in self.__dict__
+        ):
+            self.jinja_env.auto_reload = value
 
     @property
     def logger(self) -> logging.Logger:
@@ -330,10 +357,282 @@ class Erlen(Scaffold):
         return f
 
     @setupmethod
+    def before_serving(self, f: F) -> F:
+        """Run ``f()`` once per process before the first request: at ASGI
+        lifespan startup, or before the first WSGI request.  ``def`` or
+        ``async def``.  If it raises, an ASGI server refuses to start."""
+        self.before_serving_funcs.append(f)
+        return f
+
+    @setupmethod
+    def after_serving(self, f: F) -> F:
+        """Run ``f()`` once at ASGI lifespan shutdown, after background tasks
+        have finished (WSGI servers send no shutdown event)."""
+        self.after_serving_funcs.append(f)
+        return f
+
+    async def _startup(self, run: Runner) -> None:
+        with self._serving_lock:
+            if self._serving:
+                return
+            self._serving = True
+        try:
+            with self.app_context():
+                for func in self.before_serving_funcs:
+                    await run(func)
+        except BaseException:
+            self._serving = False
+            raise
+
+    def _ensure_started(self) -> None:
+        """Under WSGI: run the ``before_serving`` functions before the first
+        request."""
+        if not self._serving and self.before_serving_funcs:
+            drive(self._startup(run_inline))
+
+    async def _shutdown(self, run: Runner) -> None:
+        tasks = set(self._background_tasks)
+        if tasks:
+            _, pending = await asyncio.wait(
+                tasks, timeout=self.config["BACKGROUND_TASK_SHUTDOWN_TIMEOUT"]
+            )
+            for task in pending:
+                task.cancel()
+        with self.app_context():
+            for func in self.after_serving_funcs:
+                await run(func)
+        executor = self._executor
+        if executor is not None:
+            executor.shutdown(wait=False)
+            self._executor = None
+        self._serving = False
+
+    def add_background_task(
+        self, func: t.Callable[..., t.Any], *args: t.Any, **kwargs: t.Any
+    ) -> None:
+        """Run ``func(*args, **kwargs)`` (``def`` or ``async def``) after
+        the current response has been sent, in an app context.
+
+        Under ASGI it runs as a task on the server's loop, and shutdown waits
+        for it up to ``BACKGROUND_TASK_SHUTDOWN_TIMEOUT`` seconds; under WSGI
+        it runs in the worker once the body was sent.  Outside a request it
+        starts right away (ASGI) or runs now (WSGI).
+        """
+        ctx = _cv_request.get(None)
+        if ctx is not None and ctx.app is self:
+            ctx._background.append((func, args, kwargs))
+            return
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            with self.app_context():
+                drive(run_inline(func, *args, **kwargs))
+            return
+        from .concurrency import run_async
+
+        self._spawn(run_async(self._get_executor()), func, args, kwargs)
+
+    def _spawn(
+        self,
+        run: Runner,
+        func: t.Callable[..., t.Any],
+        args: tuple[t.Any, ...],
+        kwargs: dict[str, t.Any],
+    ) -> None:
+        async def task() -> None:
+            try:
+                with self.app_context():
+                    await run(func, *args, **kwargs)
+            except Exception:
+                self.logger.exception("Error in background task %r", func)
+
+        future = asyncio.ensure_future(task())
+        self._background_tasks.add(future)
+        future.add_done_callback(self._background_tasks.discard)
+
+    def _start_background_tasks(self, ctx: RequestContext, run: Runner) -> None:
+        """Start (ASGI) the request's background tasks, after its response."""
+        for func, args, kwargs in ctx._background:
+            self._spawn(run, func, args, kwargs)
+        ctx._background.clear()
+
+    def _run_background_tasks(self, ctx: RequestContext) -> None:
+        """Run (WSGI) the request's background tasks, after its response."""
+        tasks, ctx._background = ctx._background, []
+        for func, args, kwargs in tasks:
+            try:
+                with self.app_context():
+                    drive(run_inline(func, *args, **kwargs))
+            except Exception:
+                self.logger.exception("Error in background task %r", func)
+
+    @setupmethod
     def shell_context_processor(self, f: F) -> F:
         """Register a function returning names for ``erlen shell``."""
         self.shell_context_processors.append(f)
         return f
+
+    # -- templates ------------------------------------------------------------
+
+    #: Options for the Jinja2 environment, set before it is first used.
+    jinja_options: dict[str, t.Any] = {}
+
+    @cached_property
+    def jinja_env(self) -> Environment:
+        """The Jinja2 environment, created on first use."""
+        return self.create_jinja_environment()
+
+    @cached_property
+    def jinja_loader(self) -> BaseLoader | None:
+        """The loader of the app's template folder."""
+        from .templating import template_loader
+
+        return template_loader(self)
+
+    @property
+    def templates_auto_reload(self) -> bool:
+        """Whether a template file edited on disk is loaded again on its next
+        render (``TEMPLATES_AUTO_RELOAD``; when unset, in debug mode).  Read
+        at each template lookup, so changing the config takes effect at
+        once."""
+        value = self.config["TEMPLATES_AUTO_RELOAD"]
+        return bool(self.debug if value is None else value)
+
+    @templates_auto_reload.setter
+    def templates_auto_reload(self, value: bool | None) -> None:
+        self.config["TEMPLATES_AUTO_RELOAD"] = value
+
+    def create_jinja_environment(self) -> Environment:
+        """Make the Jinja2 environment from :attr:`jinja_options`:
+        autoescape for ``.html``, ``.htm``, ``.xml``, ``.xhtml``, ``.svg``
+        and string templates, reloading per :attr:`templates_auto_reload`,
+        the globals every template sees (``url_for``,
+        ``get_flashed_messages``, ``config``, ``request``, ``session``,
+        ``g``) and the HTML-safe ``|tojson`` filter."""
+        from .globals import g, request, session
+        from .helpers import get_flashed_messages
+        from .templating import Environment, select_autoescape, tojson_filter
+
+        options = dict(self.jinja_options)
+        options.setdefault("autoescape", select_autoescape)
+        env = Environment(self, **options)
+        env.globals.update(
+            url_for=self.url_for,
+            get_flashed_messages=get_flashed_messages,
+            config=self.config,
+            request=request,
+            session=session,
+            g=g,
+        )
+        env.filters["tojson"] = tojson_filter
+        env.policies["json.dumps_function"] = self.json.dumps
+        return env
+
+    def update_template_context(self, context: dict[str, t.Any]) -> None:
+        """Add ``g``, ``request``, ``session`` and the context processors'
+        names (app first, then the request's blueprints) to ``context``.
+        Names passed to ``render_template`` win."""
+        from .templating import _context_from, _default_context
+
+        names: tuple[str | None, ...] = (None,)
+        req_ctx = _cv_request.get(None)
+        if req_ctx is not None:
+            names = (None, *reversed(req_ctx.request.blueprints))
+        explicit = context.copy()
+        context.update(_default_context())
+        for name in names:
+            for func in self.template_context_processors.get(name, ()):
+                context.update(_context_from(func))
+        context.update(explicit)
+
+    def _template_registration(
+        self, registry: str, name_or_func: t.Any, name: str | None = None
+    ) -> t.Any:
+        if callable(name_or_func):
+            func = name_or_func
+            getattr(self.jinja_env, registry)[name or func.__name__] = func
+            return func
+
+        def decorator(f: F) -> F:
+            getattr(self.jinja_env, registry)[name_or_func or f.__name__] = f
+            return f
+
+        return decorator
+
+    @setupmethod
+    def template_filter(self, name: t.Any = None) -> t.Any:
+        """Register a Jinja filter, with or without parentheses::
+
+        @app.template_filter
+        def reverse(s): return s[::-1]
+
+        @app.template_filter("rev")
+        def reverse(s): return s[::-1]
+        """
+        return self._template_registration("filters", name)
+
+    @setupmethod
+    def add_template_filter(
+        self, f: t.Callable[..., t.Any], name: str | None = None
+    ) -> None:
+        """The non-decorator form of :meth:`template_filter`."""
+        self._template_registration("filters", f, name)
+
+    @setupmethod
+    def template_test(self, name: t.Any = None) -> t.Any:
+        """Register a Jinja test (``{% if n is prime %}``), with or without
+        parentheses."""
+        return self._template_registration("tests", name)
+
+    @setupmethod
+    def add_template_test(
+        self, f: t.Callable[..., bool], name: str | None = None
+    ) -> None:
+        """The non-decorator form of :meth:`template_test`."""
+        self._template_registration("tests", f, name)
+
+    @setupmethod
+    def template_global(self, name: t.Any = None) -> t.Any:
+        """Register a function available in every template, with or without
+        parentheses."""
+        return self._template_registration("globals", name)
+
+    @setupmethod
+    def add_template_global(
+        self, f: t.Callable[..., t.Any], name: str | None = None
+    ) -> None:
+        """The non-decorator form of :meth:`template_global`."""
+        self._template_registration("globals", f, name)
+
+    # -- blueprints -----------------------------------------------------------
+
+    def register_blueprint(self, blueprint: Blueprint, **options: t.Any) -> None:
+        """Register a blueprint's routes, hooks, templates and static files.
+
+        Every blueprint must be registered before the app handles its first
+        request.
+
+        :param options: override the blueprint's ``url_prefix``,
+            ``subdomain``, ``url_defaults`` or ``cli_group``, or register it
+            again under another ``name``.  Other options are kept in
+            :attr:`BlueprintSetupState.options
+            <erlen.blueprints.BlueprintSetupState.options>` for the
+            blueprint's :meth:`~erlen.Blueprint.record` functions.
+        """
+        if self._got_first_request:
+            # AssertionError, like every setup method called too late.
+            raise AssertionError(
+                f"The blueprint {blueprint.name!r} cannot be registered: the"
+                f" app {self.name!r} has already handled a request, and routes"
+                " added now would apply to some requests and not others."
+                " Register every blueprint while setting the app up, before it"
+                " serves (for example in the app factory)."
+            )
+        blueprint.register(self, options)
+
+    def iter_blueprints(self) -> t.ValuesView[Blueprint]:
+        """The registered blueprints, in registration order."""
+        return self.blueprints.values()
 
     # -- contexts -------------------------------------------------------------
 
@@ -360,6 +659,13 @@ class Erlen(Scaffold):
         request = build_request(self, *args, **kwargs)
         self.match_request(request)
         return RequestContext(self, request)
+
+    def test_cli_runner(self, **kwargs: t.Any) -> ErlenCliRunner:
+        """A runner for testing the app's commands:
+        ``app.test_cli_runner().invoke(args=["init-db"])``."""
+        from .cli import ErlenCliRunner
+
+        return ErlenCliRunner(self, **kwargs)
 
     def test_client(self, use_cookies: bool = True, **kwargs: t.Any) -> ErlenClient:
         """A test client: ``app.test_client().get("/")``.
@@ -406,13 +712,17 @@ class Erlen(Scaffold):
         try:
             if self.url_map.host_matching:
                 rule, args = self.url_map.match(
-                    request.path, request.method, host=request.host.lower()
+                    request.path,
+                    request.method,
+                    host=request.host.lower(),
+                    websocket=request.is_websocket,
                 )
             else:
                 rule, args = self.url_map.match(
                     request.path,
                     request.method,
                     subdomain=self._subdomain_for(request),
+                    websocket=request.is_websocket,
                 )
         except exc.RequestRedirect as e:
             request.routing_exception = _relative_redirect(request, e)
@@ -816,20 +1126,17 @@ class Erlen(Scaffold):
         host: str | None = None,
         port: int | None = None,
         debug: bool | None = None,
+        load_dotenv: bool = True,
         **options: t.Any,
     ) -> None:
-        """Serve the app with the development server (uvicorn).  For
-        development only; see the deployment docs for production."""
-        import uvicorn
+        """Serve the app with the development server (uvicorn on :attr:`asgi`,
+        reloading and the debug page in debug mode), for ``python app.py``.
+        Call it under ``if __name__ == "__main__":``; inside an ``erlen``
+        command it does nothing.  Options: see
+        :func:`erlen.devserver.run_app`.  For development only."""
+        from .devserver import run_app
 
-        if debug is not None:
-            self.debug = debug
-        uvicorn.run(
-            self.asgi,
-            host=host or "127.0.0.1",
-            port=port or 5000,
-            **options,
-        )
+        run_app(self, host, port, debug, load_dotenv=load_dotenv, **options)
 
 
 _ANCHOR_SAFE = "%!#$&'()*+,/:;=?@"
@@ -877,5 +1184,3 @@ def _current_request() -> Request | None:
     ctx = _cv_request.get(None)
     return ctx.request if ctx is not None else None
 
-
-_ = _cv_app

@@ -11,17 +11,20 @@ functions each in the app's thread pool.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import io
 import typing as t
 
 from . import exceptions as exc
 from .concurrency import drive, run_async, run_inline
-from .pipeline import handle_request
+from .pipeline import handle_request, handle_websocket
 from .wrappers import _encode
 
 if t.TYPE_CHECKING:
     from .app import Erlen
     from .concurrency import AsyncRunner
+    from .wrappers import Request
 
 __all__ = ["ASGIApp"]
 
@@ -43,6 +46,42 @@ class _TooLarge(io.RawIOBase):
         raise exc.RequestEntityTooLarge()
 
 
+class _DisconnectWatcher:
+    """Notices the client going away once the body was received, by reading
+    ``receive()`` in a task started on first need (a streamed response, or
+    ``await request.is_disconnected()``)."""
+
+    def __init__(self, receive: Receive) -> None:
+        self._receive = receive
+        self._task: asyncio.Task[None] | None = None
+        self._gone = asyncio.Event()
+
+    async def _watch(self) -> None:
+        while True:
+            message = await self._receive()
+            if message["type"] == "http.disconnect":
+                self._gone.set()
+                return
+
+    def _start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.ensure_future(self._watch())
+
+    async def wait(self) -> None:
+        """Return when the client has disconnected."""
+        self._start()
+        await self._gone.wait()
+
+    async def is_disconnected(self) -> bool:
+        self._start()
+        await asyncio.sleep(0)  # let the watcher read a pending message
+        return self._gone.is_set()
+
+    def stop(self) -> None:
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+
+
 class ASGIApp:
     """``app.asgi``: the ASGI 3 application for :class:`~erlen.Erlen`.
 
@@ -60,25 +99,91 @@ class ASGIApp:
         elif kind == "lifespan":
             await self.lifespan(scope, receive, send)
         elif kind == "websocket":
-            # Websocket routes arrive with the async issue; refuse cleanly.
-            await receive()
-            await send({"type": "websocket.close", "code": 1000})
+            await self.websocket(scope, receive, send)
         else:
             raise RuntimeError(f"Unsupported ASGI scope type {kind!r}.")
 
     async def lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Answer lifespan startup and shutdown."""
+        """Run ``before_serving`` functions at startup and ``after_serving``
+        ones at shutdown (after waiting for background tasks).  A startup
+        function that raises makes the server refuse to start, with the
+        error in its message."""
+        app = self.app
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                try:
+                    await app._startup(run_async(app._get_executor()))
+                except Exception as e:
+                    import traceback
+
+                    text = "".join(traceback.format_exception(e))
+                    app.logger.error("Startup failed:\n%s", text)
+                    await send({"type": "lifespan.startup.failed", "message": text})
+                    return
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                executor = self.app._executor
-                if executor is not None:
-                    executor.shutdown(wait=False)
-                    self.app._executor = None
+                try:
+                    await app._shutdown(run_async(app._get_executor()))
+                except Exception as e:
+                    import traceback
+
+                    text = "".join(traceback.format_exception(e))
+                    await send({"type": "lifespan.shutdown.failed", "message": text})
+                    return
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+    def _request(self, scope: Scope, method: str) -> Request:
+        """Translate an ASGI scope into a :class:`Request`."""
+        app = self.app
+        config = app.config
+        server = scope.get("server")
+        client = scope.get("client")
+        root_path = scope.get("root_path", "").rstrip("/")
+        path = scope["path"] or "/"
+        # ASGI servers disagree on whether `path` includes `root_path`
+        # (the spec now says it does); accept both.
+        if root_path and (path == root_path or path.startswith(root_path + "/")):
+            path = path[len(root_path) :] or "/"
+        request = app.request_class(
+            method=method,
+            scheme=scope.get("scheme") or "http",
+            server=(server[0], server[1]) if server else None,
+            root_path=root_path,
+            path=path,
+            query_string=scope.get("query_string", b""),
+            headers=scope["headers"],
+            remote_addr=client[0] if client else None,
+            max_content_length=config["MAX_CONTENT_LENGTH"],
+            max_form_memory_size=config["MAX_FORM_MEMORY_SIZE"],
+            max_form_parts=config["MAX_FORM_PARTS"],
+        )
+        request.scope = scope
+        extensions = scope.get("extensions") or {}
+        request._preserve_context = extensions.get("erlen.preserve_context")
+        return request
+
+    async def websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run one websocket connection through the websocket pipeline."""
+        from .websocket import WebSocket
+
+        app = self.app
+        message = await receive()
+        if message["type"] != "websocket.connect":
+            return
+        if not scope.get("scheme"):
+            scope = {**scope, "scheme": "ws"}
+        request = self._request(scope, "GET")
+        ctx = app.make_request_context(request)
+        ctx.websocket = WebSocket(
+            request,
+            scope,
+            receive,
+            send,
+            max_message_size=app.config["WEBSOCKET_MAX_MESSAGE_SIZE"],
+        )
+        await handle_websocket(app, ctx, run_async(app._get_executor()))
 
     async def _receive_body(
         self, request_limit: int | None, declared: int | None, receive: Receive
@@ -109,34 +214,12 @@ class ASGIApp:
     async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Run one HTTP request through the pipeline."""
         app = self.app
-        config = app.config
-        server = scope.get("server")
-        client = scope.get("client")
-        root_path = scope.get("root_path", "").rstrip("/")
-        path = scope["path"] or "/"
-        # ASGI servers disagree on whether `path` includes `root_path`
-        # (the spec now says it does); accept both.
-        if root_path and (path == root_path or path.startswith(root_path + "/")):
-            path = path[len(root_path) :] or "/"
-        request = app.request_class(
-            method=scope["method"],
-            scheme=scope.get("scheme", "http"),
-            server=(server[0], server[1]) if server else None,
-            root_path=root_path,
-            path=path,
-            query_string=scope.get("query_string", b""),
-            headers=scope["headers"],
-            remote_addr=client[0] if client else None,
-            max_content_length=config["MAX_CONTENT_LENGTH"],
-            max_form_memory_size=config["MAX_FORM_MEMORY_SIZE"],
-            max_form_parts=config["MAX_FORM_PARTS"],
-        )
-        request.scope = scope
-        extensions = scope.get("extensions") or {}
-        request._preserve_context = extensions.get("erlen.preserve_context")
+        request = self._request(scope, scope["method"])
         request._input, request._input_terminated = await self._receive_body(
             request.max_content_length, request.content_length, receive
         )
+        watcher = _DisconnectWatcher(receive)
+        request._disconnect_probe = watcher.is_disconnected
         ctx = app.make_request_context(request)
         runner = run_async(app._get_executor())
         if app._is_all_sync():
@@ -172,14 +255,43 @@ class ASGIApp:
                     }
                 )
                 return
-            await self._send_stream(body, send, runner)
+            await self._send_stream(body, send, runner, watcher)
         finally:
-            aclose = getattr(response.response, "aclose", None)
-            if aclose is not None:
-                await aclose()
-            await runner.in_thread(response.close)
+            watcher.stop()
+            try:
+                aclose = getattr(response.response, "aclose", None)
+                if aclose is not None:
+                    await aclose()
+                await runner.in_thread(response.close)
+            finally:
+                app._start_background_tasks(ctx, runner)
 
-    async def _send_stream(self, body: t.Any, send: Send, runner: AsyncRunner) -> None:
+    async def _send_stream(
+        self,
+        body: t.Any,
+        send: Send,
+        runner: AsyncRunner,
+        watcher: _DisconnectWatcher,
+    ) -> None:
+        """Send a streamed body chunk by chunk; stop as soon as the client
+        disconnects (the caller then closes the generator, so its
+        ``finally`` runs)."""
+        stream = asyncio.ensure_future(self._stream_chunks(body, send, runner))
+        gone = asyncio.ensure_future(watcher.wait())
+        try:
+            await asyncio.wait({stream, gone}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not stream.done():
+                stream.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await stream
+            gone.cancel()
+        if stream.done() and not stream.cancelled():
+            stream.result()  # re-raise an error from the generator
+
+    async def _stream_chunks(
+        self, body: t.Any, send: Send, runner: AsyncRunner
+    ) -> None:
         if hasattr(body, "__aiter__"):
             async for chunk in body:
                 await send(

@@ -8,6 +8,7 @@ its own.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import typing as t
 from contextvars import Token
@@ -17,6 +18,7 @@ from .globals import _cv_app, _cv_request
 if t.TYPE_CHECKING:
     from .app import Erlen
     from .sessions import SessionMixin
+    from .websocket import WebSocket
     from .wrappers import Request, Response
 
 __all__ = [
@@ -153,6 +155,33 @@ class RequestContext:
         self._after_request_functions: list[t.Callable[[Response], t.Any]] = []
         self._app_ctx: AppContext | None = None
         self._tokens: list[tuple[Token[RequestContext], AppContext | None]] = []
+        #: ``add_background_task`` calls made during the request.
+        self._background: list[
+            tuple[t.Callable[..., t.Any], tuple[t.Any, ...], dict[str, t.Any]]
+        ] = []
+        #: The connection, for a websocket request.
+        self.websocket: WebSocket | None = None
+        #: Streams (``stream_with_context``) still using this context, and
+        #: the teardown they owe once the last one ends.
+        self._streams = 0
+        self._deferred_teardown: (
+            tuple[BaseException | None, AppContext | None] | None
+        ) = None
+
+    @contextlib.contextmanager
+    def _activated(self) -> t.Iterator[None]:
+        """Make this context current for a block without pushing it (no
+        teardown on exit), e.g. while a streamed response produces a chunk,
+        in whatever thread or task that happens."""
+        app_ctx = self._app_ctx
+        app_token = _cv_app.set(app_ctx) if app_ctx is not None else None
+        req_token = _cv_request.set(self)
+        try:
+            yield
+        finally:
+            _cv_request.reset(req_token)
+            if app_token is not None:
+                _cv_app.reset(app_token)
 
     @property
     def session(self) -> SessionMixin:
@@ -195,11 +224,14 @@ class RequestContext:
             self._pop_no_teardown(exc)
 
     def _pop_no_teardown(
-        self, exc: BaseException | None, app_teardown: bool = True
+        self,
+        exc: BaseException | None,
+        app_teardown: bool = True,
+        close_request: bool = True,
     ) -> None:
         token, pushed = self._tokens.pop()
         try:
-            if not self._tokens:
+            if close_request and not self._tokens:
                 self.request.close()
         finally:
             _cv_request.reset(token)

@@ -15,9 +15,10 @@ if t.TYPE_CHECKING:
     from .app import Erlen
     from .ctx import AppContext, RequestContext, _AppCtxGlobals
     from .sessions import SessionMixin
+    from .websocket import WebSocket
     from .wrappers import Request
 
-__all__ = ["current_app", "g", "request", "session"]
+__all__ = ["current_app", "g", "request", "session", "websocket"]
 
 _cv_app: ContextVar[AppContext] = ContextVar("erlen.app_ctx")
 _cv_request: ContextVar[RequestContext] = ContextVar("erlen.request_ctx")
@@ -43,6 +44,21 @@ def _app_ctx() -> AppContext:
         return _cv_app.get()
     except LookupError:
         raise RuntimeError(_no_app_msg) from None
+
+
+_no_ws_msg = """\
+Working outside of websocket context.
+
+'websocket' is only available in a view registered with @app.websocket(),
+served through the app's ASGI interface ('app.asgi').\
+"""
+
+
+def _websocket() -> WebSocket:
+    ws = _req_ctx().websocket
+    if ws is None:
+        raise RuntimeError(_no_ws_msg)
+    return ws
 
 
 def _req_ctx() -> RequestContext:
@@ -114,6 +130,9 @@ class _Proxy:
     def __iter__(self) -> t.Iterator[t.Any]:
         return iter(self._getter())
 
+    def __aiter__(self) -> t.Any:
+        return self._getter().__aiter__()
+
     def __contains__(self, item: object) -> bool:
         return item in self._getter()
 
@@ -133,6 +152,7 @@ class _Proxy:
 current_app: Erlen = t.cast("Erlen", _Proxy(lambda: _app_ctx().app, "current_app"))
 g: _AppCtxGlobals = t.cast("_AppCtxGlobals", _Proxy(lambda: _app_ctx().g, "g"))
 request: Request = t.cast("Request", _Proxy(lambda: _req_ctx().request, "request"))
+websocket: WebSocket = t.cast("WebSocket", _Proxy(_websocket, "websocket"))
 session: SessionMixin = t.cast(
     "SessionMixin", _Proxy(lambda: _req_ctx().session, "session")
 )

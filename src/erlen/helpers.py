@@ -3,15 +3,19 @@
 
 from __future__ import annotations
 
-import mimetypes
+import functools
 import os
 import re
 import typing as t
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from .exceptions import NotFound
+from .files import send_file as send_file
+from .files import send_from_directory as send_from_directory
 from .globals import _cv_app, _cv_request, current_app
 from .wrappers import Response
+
+if t.TYPE_CHECKING:
+    from .ctx import RequestContext
 
 __all__ = [
     "flash",
@@ -20,6 +24,7 @@ __all__ = [
     "make_response",
     "redirect",
     "send_from_directory",
+    "stream_with_context",
     "url_for",
 ]
 
@@ -140,88 +145,173 @@ def make_response(*args: t.Any) -> Response:
 
 
 def flash(message: str, category: str = "message") -> None:
-    """Store a message in the session to show on the next page
-    (``get_flashed_messages()``)."""
+    """Store a message in the session to show on the next page that calls
+    :func:`get_flashed_messages` (usually the one a redirect leads to).
+
+    Sends :data:`~erlen.signals.message_flashed`.  Needs a request and a
+    working session (a secret key): without one this raises an error rather
+    than losing the message.
+
+    :param message: the message, usually text (it must survive the session's
+        JSON serialization).
+    :param category: any label, such as ``"error"``, ``"info"`` or
+        ``"warning"``; ``"message"`` by default.
+    """
     from .globals import session
-    from .signals import message_flashed
+    from .signals import message_flashed, send
 
     flashes = session.get("_flashes", [])
     flashes.append((category, message))
     session["_flashes"] = flashes
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    if message_flashed.receivers:
-        message_flashed.send(
-            app, _async_wrapper=None, message=message, category=category
-        )
+    send(message_flashed, app, message=message, category=category)
 
 
 def get_flashed_messages(
     with_categories: bool = False, category_filter: t.Iterable[str] = ()
 ) -> list[t.Any]:
-    """The flashed messages, removed from the session on first call and kept
-    for the rest of the request.
+    """The messages flashed so far, in order.  The first call in a request
+    removes them from the session; later calls in the same request return the
+    same messages.  Outside a request there are none.
 
-    :param with_categories: return ``(category, message)`` pairs.
-    :param category_filter: only messages of these categories.
+    :param with_categories: return ``(category, message)`` tuples instead of
+        the messages alone.
+    :param category_filter: keep only messages of these categories (a
+        single string is one category).
     """
     ctx = _cv_request.get(None)
     if ctx is None:
         return []
     flashes = ctx.flashes
     if flashes is None:
-        flashes = ctx.session.pop("_flashes") if "_flashes" in ctx.session else []
+        session = ctx.session
+        flashes = session.pop("_flashes") if "_flashes" in session else []
         ctx.flashes = flashes
     if category_filter:
-        wanted = set(category_filter)
+        wanted = (
+            {category_filter}
+            if isinstance(category_filter, str)
+            else set(category_filter)
+        )
         flashes = [f for f in flashes if f[0] in wanted]
-    if not with_categories:
-        return [message for _, message in flashes]
-    return [tuple(f) for f in flashes]
+    if with_categories:
+        return [tuple(f) for f in flashes]
+    return [f[1] for f in flashes]
 
 
-def send_from_directory(
-    directory: str | os.PathLike[str], path: str, **kwargs: t.Any
-) -> Response:
-    """Send a file from inside ``directory``.  A ``path`` that would leave the
-    directory, or that is not a file, is a 404 (never a read)."""
-    from .security import safe_join
+def stream_with_context(
+    generator_or_function: t.Any,
+) -> t.Any:
+    """Keep the request context available while a streamed response is
+    produced, so the generator can use ``request``, ``session`` and ``g``::
 
-    full = safe_join(os.fspath(directory), path)
-    if full is None or not os.path.isfile(full):
-        raise NotFound()
-    return send_file(full, **kwargs)
+        @app.get("/stream")
+        def streamed():
+            def generate():
+                yield "Hello "
+                yield request.args["name"]
+            return stream_with_context(generate())
+
+    Also usable as a decorator on a generator function.  Works for sync and
+    async generators, under both drivers; the request's teardown functions
+    run when the stream ends (or is closed) instead of when the view returns.
+    """
+    if not hasattr(generator_or_function, "__next__") and not hasattr(
+        generator_or_function, "__anext__"
+    ):
+        if callable(generator_or_function) and not hasattr(
+            generator_or_function, "__iter__"
+        ):
+            func = generator_or_function
+
+            @functools.wraps(func)
+            def decorator(*args: t.Any, **kwargs: t.Any) -> t.Any:
+                return stream_with_context(func(*args, **kwargs))
+
+            return decorator
+    ctx = _cv_request.get(None)
+    if ctx is None:
+        raise RuntimeError(
+            "'stream_with_context' can only be used when a request context is"
+            " active, such as in a view function."
+        )
+    ctx._streams += 1
+    if hasattr(generator_or_function, "__aiter__"):
+        return _AsyncContextStream(ctx, generator_or_function)
+    return _ContextStream(ctx, iter(generator_or_function))
 
 
-def send_file(
-    path_or_file: str | os.PathLike[str] | t.BinaryIO,
-    mimetype: str | None = None,
-    as_attachment: bool = False,
-    download_name: str | None = None,
-) -> Response:
-    """Send a file's contents, streamed in blocks."""
-    if isinstance(path_or_file, str | os.PathLike):
-        path = os.fspath(path_or_file)
-        file: t.BinaryIO = open(path, "rb")  # noqa: SIM115 - closed by the response
-        name = download_name or os.path.basename(path)
-        size: int | None = os.path.getsize(path)
-    else:
-        file = path_or_file
-        name = download_name or os.path.basename(getattr(file, "name", "") or "")
-        size = None
-    if mimetype is None:
-        mimetype = mimetypes.guess_type(name)[0] if name else None
-        mimetype = mimetype or "application/octet-stream"
-    response = current_app.response_class(
-        _file_chunks(file), mimetype=mimetype, direct_passthrough=True
-    )
-    response.call_on_close(file.close)
-    if size is not None:
-        response.content_length = size
-    if as_attachment:
-        response.headers.set("Content-Disposition", "attachment", filename=name)
-    return response
+class _ContextStream:
+    """A sync body that makes its request context current while producing
+    each chunk, and ends the request when it is exhausted or closed."""
+
+    def __init__(self, ctx: RequestContext, iterator: t.Iterator[t.Any]) -> None:
+        self._ctx = ctx
+        self._iterator = iterator
+        self._done = False
+
+    def __iter__(self) -> _ContextStream:
+        return self
+
+    def __next__(self) -> t.Any:
+        if self._done:
+            raise StopIteration
+        with self._ctx._activated():
+            try:
+                return next(self._iterator)
+            except BaseException:
+                self.close()
+                raise
+
+    def close(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        from .concurrency import drive, run_inline
+        from .pipeline import finish_stream
+
+        try:
+            close = getattr(self._iterator, "close", None)
+            if close is not None:
+                with self._ctx._activated():
+                    close()
+        finally:
+            drive(finish_stream(self._ctx, run_inline))
 
 
-def _file_chunks(file: t.BinaryIO, size: int = 64 * 1024) -> t.Iterator[bytes]:
-    while chunk := file.read(size):
-        yield chunk
+class _AsyncContextStream:
+    """The async-iterable twin of :class:`_ContextStream`."""
+
+    def __init__(self, ctx: RequestContext, iterable: t.Any) -> None:
+        self._ctx = ctx
+        self._iterator = iterable.__aiter__()
+        self._done = False
+
+    def __aiter__(self) -> _AsyncContextStream:
+        return self
+
+    async def __anext__(self) -> t.Any:
+        if self._done:
+            raise StopAsyncIteration
+        with self._ctx._activated():
+            try:
+                return await self._iterator.__anext__()
+            except BaseException:
+                await self.aclose()
+                raise
+
+    async def aclose(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        from .concurrency import run_async
+        from .pipeline import finish_stream
+
+        try:
+            aclose = getattr(self._iterator, "aclose", None)
+            if aclose is not None:
+                with self._ctx._activated():
+                    await aclose()
+        finally:
+            app = self._ctx.app
+            await finish_stream(self._ctx, run_async(app._get_executor()))

@@ -42,12 +42,18 @@ async def handle_request(app: Erlen, ctx: RequestContext, run: Runner) -> Respon
         return response
     finally:
         preserve = ctx.request._preserve_context
-        try:
-            await teardown(app, ctx, error, run)
-        finally:
-            ctx._pop_no_teardown(error, app_teardown=False)
-            if preserve is not None:
-                preserve(ctx)
+        if ctx._streams:
+            # A stream_with_context body still needs the context: it runs
+            # the teardown when the stream ends (finish_stream).
+            ctx._deferred_teardown = (error, ctx._tokens[-1][1])
+            ctx._pop_no_teardown(error, app_teardown=False, close_request=False)
+        else:
+            try:
+                await teardown(app, ctx, error, run)
+            finally:
+                ctx._pop_no_teardown(error, app_teardown=False)
+        if preserve is not None:
+            preserve(ctx)
 
 
 async def full_dispatch(app: Erlen, ctx: RequestContext, run: Runner) -> Response:
@@ -159,6 +165,25 @@ async def teardown(
         await app._teardown_appcontext(error, run)
 
 
+async def finish_stream(ctx: RequestContext, run: Runner) -> None:
+    """A ``stream_with_context`` body ended: when it was the last one, run the
+    teardown its request left to it and close the request."""
+    ctx._streams -= 1
+    deferred = ctx._deferred_teardown
+    if ctx._streams or deferred is None:
+        return
+    ctx._deferred_teardown = None
+    error, pushed = deferred
+    app = ctx.app
+    try:
+        with ctx._activated():
+            await teardown(app, ctx, error, run, app_context=False)
+            if pushed is not None:
+                await app._teardown_appcontext(error, run)
+    finally:
+        ctx.request.close()
+
+
 async def _run_teardown(
     app: Erlen, run: Runner, func: t.Callable[..., t.Any], error: BaseException | None
 ) -> None:
@@ -196,3 +221,58 @@ async def handle_user_exception(
     if handler is None:
         raise e
     return await run(handler, e)
+
+
+async def handle_websocket(app: Erlen, ctx: RequestContext, run: Runner) -> None:
+    """Run one websocket connection: match → ``before_request`` hooks → the
+    ``async def`` view, then teardown.
+
+    Before the handshake is accepted, a hook's or the view's return value (or
+    an HTTP error) rejects it with that response.  After it, an unhandled
+    exception closes the connection with 1011 and is logged (and propagated
+    in testing, like any view's).
+    """
+    from .websocket import CLOSED, WebSocketDisconnect
+
+    ws = ctx.websocket
+    assert ws is not None  # the ASGI driver sets it for websocket scopes
+    ctx.push()
+    error: BaseException | None = None
+    try:
+        try:
+            app.match_request(ctx.request)
+            rv = await preprocess(app, ctx, run)
+            if rv is None:
+                rv = await dispatch(app, ctx, run)
+        except WebSocketDisconnect:
+            rv = None
+        except Exception as e:
+            if ws.accepted:
+                raise
+            rv = await app._handle_user_exception(ctx, e, run)
+        if not ws.accepted:
+            if rv is None:
+                await ws.close(1000)  # refused: the view never used it
+            else:
+                await ws._reject(app.make_response(rv))
+        elif ws.state != CLOSED:
+            await ws.close(1000)
+    except Exception as e:
+        error = e
+        if not ws.accepted:
+            from .exceptions import InternalServerError
+
+            await ws._reject(InternalServerError().get_response(ctx.request))
+        elif ws.state != CLOSED:
+            await ws.close(1011, "Internal error")
+        propagate = app.config["PROPAGATE_EXCEPTIONS"]
+        if propagate is None:
+            propagate = app.testing or app.debug
+        if propagate:
+            raise
+        app.log_exception(ctx.request, e)
+    finally:
+        try:
+            await teardown(app, ctx, error, run)
+        finally:
+            ctx._pop_no_teardown(error, app_teardown=False)

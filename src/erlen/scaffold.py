@@ -230,6 +230,40 @@ class Scaffold:
         return decorator
 
     @setupmethod
+    def websocket(self, rule: str, **options: t.Any) -> t.Callable[[F], F]:
+        """Register the decorated ``async def`` function as the handler of
+        websocket connections to ``rule`` (ASGI only)::
+
+            @app.websocket("/ws/<int:room>")
+            async def room(room):
+                async for message in websocket:
+                    await websocket.send_text(message)
+
+        Converters, ``url_for`` and hooks work as for any route.
+        """
+
+        def decorator(f: F) -> F:
+            from .concurrency import is_async_callable
+
+            if not is_async_callable(f):
+                raise TypeError(
+                    f"Websocket handler {getattr(f, '__name__', f)!r} must be an"
+                    " 'async def' function: a websocket is used with await."
+                )
+            endpoint = options.pop("endpoint", None)
+            self.add_url_rule(
+                rule,
+                endpoint,
+                f,
+                websocket=True,
+                provide_automatic_options=False,
+                **options,
+            )
+            return f
+
+        return decorator
+
+    @setupmethod
     def add_url_rule(
         self,
         rule: str,

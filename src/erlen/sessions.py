@@ -1,29 +1,36 @@
 """Sessions: a signed cookie by default, pluggable through
 :class:`SessionInterface`.
 
-The cookie format is Flask's (itsdangerous, salt ``cookie-session``, HMAC
-key derivation, SHA-1, tagged JSON), so a cookie signed by a Flask app with
-the same secret key is read by Erlen and the other way round.
+The cookie format is Flask's: itsdangerous with the salt ``cookie-session``,
+HMAC key derivation, SHA-1 and tagged JSON.  A cookie signed by a Flask app
+is read by an Erlen app with the same secret key, and the other way round, so
+an app can move from one to the other without logging its users out.
+
+The session is opened only when a request touches ``session``: a view that
+never uses it never reads (or verifies) the cookie.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import typing as t
+from base64 import b64decode, b64encode
 from collections.abc import MutableMapping
 from datetime import UTC, datetime
 from uuid import UUID
 
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadData, URLSafeTimedSerializer
 from markupsafe import Markup
 from werkzeug.http import http_date, parse_date
+
+from . import json as _json
 
 if t.TYPE_CHECKING:
     from .app import Erlen
     from .wrappers import Request, Response
 
 __all__ = [
+    "JSONTag",
     "NullSession",
     "SecureCookieSession",
     "SecureCookieSessionInterface",
@@ -34,34 +41,51 @@ __all__ = [
 
 
 class SessionMixin(MutableMapping[str, t.Any]):
-    """What every session offers beyond a dict."""
+    """What every session offers beyond a mapping: :attr:`permanent` and the
+    flags a :class:`SessionInterface` uses to decide what to save.
+
+    A server-side session class can derive from ``dict`` and this mixin.
+    """
 
     @property
     def permanent(self) -> bool:
-        """Keep the cookie for ``PERMANENT_SESSION_LIFETIME`` instead of
-        until the browser closes."""
+        """Keep the cookie for ``PERMANENT_SESSION_LIFETIME`` instead of until
+        the browser closes.  Stored in the session as ``_permanent``."""
         return bool(self.get("_permanent", False))
 
     @permanent.setter
     def permanent(self, value: bool) -> None:
         self["_permanent"] = bool(value)
 
-    #: ``True`` for a session that was not in the request.
+    #: ``True`` when the request brought no valid session (no cookie, or one
+    #: that was expired or failed verification).
     new = False
-    #: Set when the session was changed; nested changes need it set by hand.
+    #: Whether the session changed during the request.  Changes inside a
+    #: mutable value (``session["cart"].append(x)``) are not seen: set it to
+    #: ``True`` by hand after those.
     modified = True
-    #: Set when the session was read or written.
+    #: Whether the session was read or written.  When set, the response gets
+    #: ``Vary: Cookie`` so caches do not share one user's page with another.
     accessed = True
 
 
 class SecureCookieSession(dict[str, t.Any], SessionMixin):
-    """The default session: a dict that records reads and writes."""
+    """The default session: a ``dict`` that records reads
+    (:attr:`accessed`) and changes (:attr:`modified`).
+
+    Every read counts, including ``in``, ``len()``, iteration, ``keys()``
+    and ``items()``: any of them makes the response depend on the cookie.
+
+    :param initial: the data loaded from the cookie.
+    """
 
     modified = False
     accessed = False
 
     def __init__(self, initial: t.Any = None) -> None:
         super().__init__(initial or ())
+
+    # -- reads ----------------------------------------------------------------
 
     def __getitem__(self, key: str) -> t.Any:
         self.accessed = True
@@ -70,20 +94,6 @@ class SecureCookieSession(dict[str, t.Any], SessionMixin):
     def get(self, key: str, default: t.Any = None) -> t.Any:
         self.accessed = True
         return super().get(key, default)
-
-    def setdefault(self, key: str, default: t.Any = None) -> t.Any:
-        self.accessed = True
-        if key not in self:
-            self.modified = True
-        return super().setdefault(key, default)
-
-    def __setitem__(self, key: str, value: t.Any) -> None:
-        self.accessed = self.modified = True
-        super().__setitem__(key, value)
-
-    def __delitem__(self, key: str) -> None:
-        self.accessed = self.modified = True
-        super().__delitem__(key)
 
     def __contains__(self, key: object) -> bool:
         self.accessed = True
@@ -97,11 +107,49 @@ class SecureCookieSession(dict[str, t.Any], SessionMixin):
         self.accessed = True
         return super().__iter__()
 
-    def pop(self, key: str, *args: t.Any) -> t.Any:
+    def keys(self) -> t.KeysView[str]:  # type: ignore[override]
         self.accessed = True
-        if key in dict.keys(self):
+        return super().keys()
+
+    def values(self) -> t.ValuesView[t.Any]:  # type: ignore[override]
+        self.accessed = True
+        return super().values()
+
+    def items(self) -> t.ItemsView[str, t.Any]:  # type: ignore[override]
+        self.accessed = True
+        return super().items()
+
+    def copy(self) -> dict[str, t.Any]:
+        self.accessed = True
+        return super().copy()
+
+    def __eq__(self, other: object) -> bool:
+        self.accessed = True
+        return super().__eq__(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    # -- writes ---------------------------------------------------------------
+
+    def __setitem__(self, key: str, value: t.Any) -> None:
+        self.accessed = self.modified = True
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        self.accessed = self.modified = True
+        super().__delitem__(key)
+
+    def setdefault(self, key: str, default: t.Any = None) -> t.Any:
+        self.accessed = True
+        if not super().__contains__(key):
             self.modified = True
-        return super().pop(key, *args)
+        return super().setdefault(key, default)
+
+    def pop(self, key: str, *default: t.Any) -> t.Any:
+        self.accessed = True
+        if super().__contains__(key):
+            self.modified = True
+        return super().pop(key, *default)
 
     def popitem(self) -> tuple[str, t.Any]:
         self.accessed = self.modified = True
@@ -111,166 +159,435 @@ class SecureCookieSession(dict[str, t.Any], SessionMixin):
         self.accessed = self.modified = True
         super().update(*args, **kwargs)
 
+    def __ior__(self, other: t.Any) -> t.Self:  # type: ignore[override,misc]
+        self.update(other)
+        return self
+
     def clear(self) -> None:
         self.accessed = self.modified = True
         super().clear()
 
 
 class NullSession(SecureCookieSession):
-    """The session when no secret key is set: reading works (it is empty),
-    writing raises an error that says what to configure."""
+    """The session of an app without a secret key: it reads as empty, and
+    any change raises an error saying how to fix it, so data is never
+    silently dropped."""
 
     def _fail(self, *args: t.Any, **kwargs: t.Any) -> t.NoReturn:
         raise RuntimeError(
-            "The session is unavailable because no secret key was set. Set the"
-            " secret_key on the application to something unique and secret."
+            "The session is unavailable because no secret key was set, so"
+            " nothing written to it could be kept. Set 'app.secret_key' (the"
+            " 'SECRET_KEY' config key) to a long random value, for example"
+            " the output of: python -c 'import secrets; print(secrets.token_hex())'"
         )
 
-    __setitem__ = __delitem__ = clear = popitem = update = pop = setdefault = _fail
+    __setitem__ = __delitem__ = clear = popitem = update = _fail
+    pop = setdefault = __ior__ = _fail
+
+
+# -- tagged JSON ---------------------------------------------------------------
+
+
+class JSONTag:
+    """One type the :class:`TaggedJSONSerializer` keeps through JSON, stored
+    as ``{key: to_json(value)}``.  Subclass it and pass the class to
+    :meth:`TaggedJSONSerializer.register` to support another type.
+
+    :param serializer: the serializer it belongs to, for tags that hold
+        other values (``self.serializer.tag(item)``).
+    """
+
+    #: The tag's key; starts with a space so it cannot clash with a normal
+    #: key.  Every registered tag needs a unique one.
+    key = ""
+
+    def __init__(self, serializer: TaggedJSONSerializer) -> None:
+        self.serializer = serializer
+
+    def check(self, value: t.Any) -> bool:
+        """Whether ``value`` is tagged by this tag.
+
+        :param value: a value being serialized.
+        """
+        raise NotImplementedError
+
+    def to_json(self, value: t.Any) -> t.Any:
+        """The JSON form of ``value`` (tag nested values yourself).
+
+        :param value: a value :meth:`check` accepted.
+        """
+        raise NotImplementedError
+
+    def to_python(self, value: t.Any) -> t.Any:
+        """The Python value back from its JSON form.
+
+        :param value: what :meth:`to_json` returned, after a JSON round trip
+            (nested values already untagged).
+        """
+        raise NotImplementedError
+
+
+class _TagDict(JSONTag):
+    # A one-key dict whose key is a tag would be read back as that tag:
+    # store it as {" di": {"<key>__": value}}.
+    key = " di"
+
+    def check(self, value: t.Any) -> bool:
+        return (
+            isinstance(value, dict)
+            and len(value) == 1
+            and next(iter(value)) in self.serializer.tags
+        )
+
+    def to_json(self, value: t.Any) -> t.Any:
+        ((key, item),) = value.items()
+        return {f"{key}__": self.serializer.tag(item)}
+
+    def to_python(self, value: t.Any) -> t.Any:
+        ((key, item),) = value.items()
+        return {key.removesuffix("__"): item}
+
+
+class _TagTuple(JSONTag):
+    key = " t"
+
+    def check(self, value: t.Any) -> bool:
+        return isinstance(value, tuple)
+
+    def to_json(self, value: t.Any) -> t.Any:
+        return [self.serializer.tag(item) for item in value]
+
+    def to_python(self, value: t.Any) -> t.Any:
+        return tuple(value)
+
+
+class _TagBytes(JSONTag):
+    key = " b"
+
+    def check(self, value: t.Any) -> bool:
+        return isinstance(value, bytes)
+
+    def to_json(self, value: t.Any) -> t.Any:
+        return b64encode(value).decode("ascii")
+
+    def to_python(self, value: t.Any) -> t.Any:
+        return b64decode(value)
+
+
+class _TagMarkup(JSONTag):
+    # Anything with __html__, read back as Markup.
+    key = " m"
+
+    def check(self, value: t.Any) -> bool:
+        return callable(getattr(value, "__html__", None))
+
+    def to_json(self, value: t.Any) -> t.Any:
+        return str(value.__html__())
+
+    def to_python(self, value: t.Any) -> t.Any:
+        return Markup(value)
+
+
+class _TagUUID(JSONTag):
+    key = " u"
+
+    def check(self, value: t.Any) -> bool:
+        return isinstance(value, UUID)
+
+    def to_json(self, value: t.Any) -> t.Any:
+        return value.hex
+
+    def to_python(self, value: t.Any) -> t.Any:
+        return UUID(value)
+
+
+class _TagDateTime(JSONTag):
+    # An HTTP date: whole seconds, read back as an aware UTC datetime.
+    key = " d"
+
+    def check(self, value: t.Any) -> bool:
+        return isinstance(value, datetime)
+
+    def to_json(self, value: t.Any) -> t.Any:
+        return http_date(value)
+
+    def to_python(self, value: t.Any) -> t.Any:
+        return parse_date(value)
 
 
 class TaggedJSONSerializer:
-    """JSON that keeps ``tuple``, ``bytes``, ``Markup``, ``UUID`` and
-    ``datetime`` through a round trip, tagging them as Flask does (e.g.
-    ``{" t": [1, 2]}`` for a tuple)."""
+    """JSON that keeps ``dict``, ``tuple``, ``bytes``, ``Markup``, ``UUID``
+    and ``datetime`` values through a round trip, in the format Flask's
+    session uses (for example ``{" t": [1, 2]}`` for the tuple ``(1, 2)``).
 
-    def dumps(self, value: t.Any) -> str:
-        from json import dumps
+    The current app's JSON provider does the encoding, as in Flask.
+    """
 
-        return dumps(self._tag(value), separators=(",", ":"))
+    #: The tags registered by default, in the order they are tried.
+    default_tags: t.ClassVar[list[type[JSONTag]]] = [
+        _TagDict,
+        _TagTuple,
+        _TagBytes,
+        _TagMarkup,
+        _TagUUID,
+        _TagDateTime,
+    ]
 
-    def loads(self, value: str | bytes) -> t.Any:
-        from json import loads
+    def __init__(self) -> None:
+        #: The tags by key.
+        self.tags: dict[str, JSONTag] = {}
+        #: The tags in the order :meth:`tag` tries them.
+        self.order: list[JSONTag] = []
+        for tag_class in self.default_tags:
+            self.register(tag_class)
 
-        return loads(value, object_hook=self._untag)
+    def register(
+        self, tag_class: type[JSONTag], force: bool = False, index: int | None = None
+    ) -> None:
+        """Support another type.
 
-    def _tag(self, value: t.Any) -> t.Any:
+        :param tag_class: a :class:`JSONTag` subclass.
+        :param force: replace a tag registered with the same key.
+        :param index: where to insert it in :attr:`order` (default: last, so
+            built-in types are tagged first).
+        :raises KeyError: the key is taken and ``force`` is false.
+        """
+        tag = tag_class(self)
+        old = self.tags.get(tag.key)
+        if old is not None:
+            if not force:
+                raise KeyError(
+                    f"The tag {tag.key!r} is already registered; pass force=True"
+                    " to replace it."
+                )
+            self.order.remove(old)
+        self.tags[tag.key] = tag
+        if index is None:
+            self.order.append(tag)
+        else:
+            self.order.insert(index, tag)
+
+    def tag(self, value: t.Any) -> t.Any:
+        """``value`` made JSON-ready, with tags for the types JSON lacks.
+
+        :param value: the value to convert, recursively.
+        """
+        for tag in self.order:
+            if tag.check(value):
+                return {tag.key: tag.to_json(value)}
         if isinstance(value, dict):
-            if len(value) == 1:
-                key = next(iter(value))
-                if key in _TAGS:
-                    return {" di": {f"{key}__": self._tag(value[key])}}
-            return {k: self._tag(v) for k, v in value.items()}
-        if isinstance(value, tuple):
-            return {" t": [self._tag(v) for v in value]}
+            return {key: self.tag(item) for key, item in value.items()}
         if isinstance(value, list):
-            return [self._tag(v) for v in value]
-        if isinstance(value, bytes):
-            return {" b": base64.b64encode(value).decode("ascii")}
-        if callable(getattr(value, "__html__", None)):
-            return {" m": str(value.__html__())}
-        if isinstance(value, UUID):
-            return {" u": value.hex}
-        if isinstance(value, datetime):
-            return {" d": http_date(value)}
+            return [self.tag(item) for item in value]
         return value
 
-    def _untag(self, obj: dict[str, t.Any]) -> t.Any:
-        if len(obj) != 1:
-            return obj
-        key, value = next(iter(obj.items()))
-        if key == " t":
-            return tuple(value)
-        if key == " b":
-            return base64.b64decode(value)
-        if key == " m":
-            return Markup(value)
-        if key == " u":
-            return UUID(value)
-        if key == " d":
-            return parse_date(value)
-        if key == " di":
-            inner_key, inner = next(iter(value.items()))
-            return {inner_key[:-2]: inner}
-        return obj
+    def untag(self, value: t.Any) -> t.Any:
+        """The inverse of :meth:`tag`, applied from the innermost values out.
+
+        :param value: parsed JSON.
+        """
+        if isinstance(value, list):
+            return [self.untag(item) for item in value]
+        if not isinstance(value, dict):
+            return value
+        value = {key: self.untag(item) for key, item in value.items()}
+        if len(value) == 1:
+            ((key, item),) = value.items()
+            tag = self.tags.get(key)
+            if tag is not None:
+                return tag.to_python(item)
+        return value
+
+    def dumps(self, value: t.Any) -> str:
+        """Compact tagged JSON for ``value``.
+
+        :param value: the data to serialize.
+        """
+        return _json.dumps(self.tag(value), separators=(",", ":"))
+
+    def loads(self, value: str | bytes) -> t.Any:
+        """The data back from :meth:`dumps` output.
+
+        :param value: tagged JSON text.
+        """
+        return self.untag(_json.loads(value))
 
 
-_TAGS = frozenset({" di", " t", " b", " m", " u", " d"})
+#: The serializer of the default session.
 session_json_serializer = TaggedJSONSerializer()
 
 
-class SessionInterface:
-    """The interface a session implementation provides; set
-    ``app.session_interface`` to use another (e.g. a server-side store)."""
+# -- the interface -------------------------------------------------------------
 
-    null_session_class = NullSession
-    #: Whether :meth:`open_session` may be called from a thread (it may).
+
+class SessionInterface:
+    """What a session implementation provides.  Set ``app.session_interface``
+    to an instance of a subclass to store sessions elsewhere (a database, a
+    cache), implementing :meth:`open_session` and :meth:`save_session`; the
+    ``get_cookie_*`` methods read the ``SESSION_COOKIE_*`` config keys for
+    the cookie that carries the session id.
+
+    Erlen calls :meth:`open_session` the first time a request uses
+    ``session`` (never for requests that do not), and :meth:`save_session`
+    after the ``after_request`` functions of such a request.
+    """
+
+    #: The class :meth:`make_null_session` returns.
+    null_session_class: type[SessionMixin] = NullSession
+    #: For extensions that ask whether the sessions are pickle-based; the
+    #: default cookie session is not.
     pickle_based = False
 
     def make_null_session(self, app: Erlen) -> SessionMixin:
-        """The session used when :meth:`open_session` returns ``None``."""
+        """The session used when :meth:`open_session` returns ``None``: empty
+        when read, raising an error that explains why when written.
+
+        :param app: the application.
+        """
         return self.null_session_class()
 
     def is_null_session(self, obj: object) -> bool:
-        """Whether ``obj`` is the null session (not saved)."""
+        """Whether ``obj`` is a null session (those are never saved).
+
+        :param obj: a session.
+        """
         return isinstance(obj, self.null_session_class)
 
     def get_cookie_name(self, app: Erlen) -> str:
+        """The cookie's name (``SESSION_COOKIE_NAME``).
+
+        :param app: the application.
+        """
         return t.cast(str, app.config["SESSION_COOKIE_NAME"])
 
     def get_cookie_domain(self, app: Erlen) -> str | None:
+        """The cookie's ``Domain`` (``SESSION_COOKIE_DOMAIN``); ``None`` keeps
+        it to the exact host that set it.
+
+        :param app: the application.
+        """
         return t.cast("str | None", app.config["SESSION_COOKIE_DOMAIN"])
 
     def get_cookie_path(self, app: Erlen) -> str:
-        return t.cast(
-            str, app.config["SESSION_COOKIE_PATH"] or app.config["APPLICATION_ROOT"]
-        )
+        """The cookie's ``Path``: ``SESSION_COOKIE_PATH``, else
+        ``APPLICATION_ROOT``.
+
+        :param app: the application.
+        """
+        path = app.config["SESSION_COOKIE_PATH"] or app.config["APPLICATION_ROOT"]
+        return t.cast(str, path)
 
     def get_cookie_httponly(self, app: Erlen) -> bool:
+        """Whether the cookie is hidden from JavaScript
+        (``SESSION_COOKIE_HTTPONLY``).
+
+        :param app: the application.
+        """
         return bool(app.config["SESSION_COOKIE_HTTPONLY"])
 
     def get_cookie_secure(self, app: Erlen) -> bool:
+        """Whether the cookie is sent over HTTPS only
+        (``SESSION_COOKIE_SECURE``).
+
+        :param app: the application.
+        """
         return bool(app.config["SESSION_COOKIE_SECURE"])
 
     def get_cookie_samesite(self, app: Erlen) -> str | None:
+        """The cookie's ``SameSite`` (``SESSION_COOKIE_SAMESITE``):
+        ``"Strict"``, ``"Lax"``, ``"None"`` or ``None`` (not sent).
+
+        :param app: the application.
+        """
         return t.cast("str | None", app.config["SESSION_COOKIE_SAMESITE"])
 
     def get_cookie_partitioned(self, app: Erlen) -> bool:
+        """Whether the cookie is ``Partitioned`` (CHIPS,
+        ``SESSION_COOKIE_PARTITIONED``); implies ``Secure``.
+
+        :param app: the application.
+        """
         return bool(app.config["SESSION_COOKIE_PARTITIONED"])
 
     def get_expiration_time(self, app: Erlen, session: SessionMixin) -> datetime | None:
-        """When a permanent session's cookie expires."""
+        """When the cookie expires: ``PERMANENT_SESSION_LIFETIME`` from now
+        for a permanent session, ``None`` (when the browser closes) otherwise.
+
+        :param app: the application.
+        :param session: the session being saved.
+        """
         if session.permanent:
             return datetime.now(UTC) + app.permanent_session_lifetime
         return None
 
     def should_set_cookie(self, app: Erlen, session: SessionMixin) -> bool:
-        """Set the cookie when the session changed, or on every request for a
-        permanent session when ``SESSION_REFRESH_EACH_REQUEST``."""
-        return session.modified or (
-            session.permanent and bool(app.config["SESSION_REFRESH_EACH_REQUEST"])
-        )
+        """Whether :meth:`save_session` sends the cookie: when the session
+        changed, and on every response that used a permanent session when
+        ``SESSION_REFRESH_EACH_REQUEST`` is true (sliding expiry).
+
+        :param app: the application.
+        :param session: the session being saved.
+        """
+        if session.modified:
+            return True
+        return session.permanent and bool(app.config["SESSION_REFRESH_EACH_REQUEST"])
 
     def open_session(self, app: Erlen, request: Request) -> SessionMixin | None:
-        """Load the session for ``request``; ``None`` means a null session."""
+        """Load the session of ``request``.  Return ``None`` when sessions
+        cannot work (for example without a secret key) to get
+        :meth:`make_null_session`.
+
+        :param app: the application.
+        :param request: the request whose cookies hold the session.
+        """
         raise NotImplementedError
 
     def save_session(
         self, app: Erlen, session: SessionMixin, response: Response
     ) -> None:
-        """Store the session and set the cookie on ``response``."""
+        """Store ``session`` and set (or delete) the cookie on ``response``.
+        Not called for a null session.
+
+        :param app: the application.
+        :param session: what :meth:`open_session` returned, maybe changed.
+        :param response: the response about to be sent.
+        """
         raise NotImplementedError
 
 
-class SecureCookieSessionInterface(SessionInterface):
-    """The session stored in a cookie signed with ``SECRET_KEY``."""
+def _sha1(data: bytes = b"") -> t.Any:
+    # Looked up when called: on a FIPS build without SHA-1, the module still
+    # imports and an app can configure another digest.
+    return hashlib.sha1(data)
 
+
+class SecureCookieSessionInterface(SessionInterface):
+    """The session stored in the cookie itself, signed with ``SECRET_KEY``
+    (users can read it, not change it).  Keys in ``SECRET_KEY_FALLBACKS``
+    still verify cookies, so a key can be rotated without logging everyone
+    out; new cookies are always signed with the current key."""
+
+    #: Mixed into the key, so the session's signatures are valid nowhere else.
     salt = "cookie-session"
-    digest_method = staticmethod(hashlib.sha1)
+    #: The signature's hash function.
+    digest_method = staticmethod(_sha1)
+    #: How itsdangerous derives the signing key from the secret.
     key_derivation = "hmac"
+    #: Turns the session into text and back.
     serializer = session_json_serializer
     session_class = SecureCookieSession
 
     def get_signing_serializer(self, app: Erlen) -> URLSafeTimedSerializer | None:
-        """The serializer; ``None`` without a secret key.  Fallback keys
-        verify; only the current key signs."""
-        if not app.secret_key:
+        """The itsdangerous serializer, or ``None`` without a secret key.
+
+        :param app: the application.
+        """
+        secret_key = app.secret_key
+        if not secret_key:
             return None
-        keys: list[str | bytes] = []
-        fallbacks = app.config["SECRET_KEY_FALLBACKS"]
-        if fallbacks:
-            keys.extend(fallbacks)
-        keys.append(app.secret_key)
+        # itsdangerous verifies with every key and signs with the last one.
+        keys: list[str | bytes] = [*(app.config["SECRET_KEY_FALLBACKS"] or ())]
+        keys.append(secret_key)
         return URLSafeTimedSerializer(
             keys,  # type: ignore[arg-type]
             salt=self.salt,
@@ -282,74 +599,77 @@ class SecureCookieSessionInterface(SessionInterface):
         )
 
     def open_session(self, app: Erlen, request: Request) -> SecureCookieSession | None:
-        s = self.get_signing_serializer(app)
-        if s is None:
+        """The session from the cookie.  A missing, expired, tampered with or
+        unreadable cookie gives an empty session with :attr:`~SessionMixin.new`
+        set, never an error.
+
+        :param app: the application.
+        :param request: the request.
+        """
+        signer = self.get_signing_serializer(app)
+        if signer is None:
             return None
-        value = request.cookies.get(self.get_cookie_name(app))
-        if not value:
+        cookie = request.cookies.get(self.get_cookie_name(app))
+        data: t.Any = None
+        if cookie:
+            max_age = int(app.permanent_session_lifetime.total_seconds())
+            try:
+                data = signer.loads(cookie, max_age=max_age)
+            except (BadData, UnicodeError, ValueError, TypeError):
+                data = None
+        if not isinstance(data, dict):
             session = self.session_class()
             session.new = True
             return session
-        max_age = int(app.permanent_session_lifetime.total_seconds())
-        try:
-            data = s.loads(value, max_age=max_age)
-            return self.session_class(data if isinstance(data, dict) else None)
-        except (BadSignature, ValueError, TypeError, UnicodeError, RecursionError):
-            session = self.session_class()
-            session.new = True
-            return session
+        return self.session_class(data)
 
     def save_session(
         self, app: Erlen, session: SessionMixin, response: Response
     ) -> None:
-        name = self.get_cookie_name(app)
-        domain = self.get_cookie_domain(app)
-        path = self.get_cookie_path(app)
-        secure = self.get_cookie_secure(app)
-        partitioned = self.get_cookie_partitioned(app)
-        samesite = self.get_cookie_samesite(app)
-        httponly = self.get_cookie_httponly(app)
+        """Set the signed cookie when :meth:`should_set_cookie` says so,
+        delete it when the session was emptied, and add ``Vary: Cookie``
+        whenever the session was used.
+
+        :param app: the application.
+        :param session: the session.
+        :param response: the response.
+        """
         if session.accessed:
             _vary_cookie(response)
+        name = self.get_cookie_name(app)
+        options: dict[str, t.Any] = {
+            "domain": self.get_cookie_domain(app),
+            "path": self.get_cookie_path(app),
+            "secure": self.get_cookie_secure(app),
+            "httponly": self.get_cookie_httponly(app),
+            "samesite": self.get_cookie_samesite(app),
+            "partitioned": self.get_cookie_partitioned(app),
+        }
         if not session:
+            # Nothing to keep: drop a cookie the client may still hold.
             if session.modified:
-                response.delete_cookie(
-                    name,
-                    domain=domain,
-                    path=path,
-                    secure=secure,
-                    partitioned=partitioned,
-                    samesite=samesite,
-                    httponly=httponly,
-                )
+                response.delete_cookie(name, **options)
                 _vary_cookie(response)
             return
         if not self.should_set_cookie(app, session):
             return
+        signer = self.get_signing_serializer(app)
+        if signer is None:
+            raise RuntimeError(
+                "The session cannot be saved: the secret key was removed while"
+                " the request was using the session. Set 'app.secret_key'"
+                " before the app handles requests."
+            )
+        value = signer.dumps(dict(session))
         expires = self.get_expiration_time(app, session)
-        s = self.get_signing_serializer(app)
-        assert s is not None  # a non-null session implies a secret key
-        value = s.dumps(dict(session))
-        response.set_cookie(
-            name,
-            value,
-            expires=expires,
-            httponly=httponly,
-            domain=domain,
-            path=path,
-            secure=secure,
-            partitioned=partitioned,
-            samesite=samesite,
-        )
+        response.set_cookie(name, value, expires=expires, **options)
         _vary_cookie(response)
 
 
 def _vary_cookie(response: Response) -> None:
-    """Add ``Cookie`` to the ``Vary`` header once."""
-    values = [
-        v.strip().lower()
-        for header in response.headers.getlist("Vary")
-        for v in header.split(",")
-    ]
-    if "cookie" not in values and "*" not in values:
-        response.headers.add("Vary", "Cookie")
+    """Add ``Cookie`` to the ``Vary`` header, once."""
+    for header in response.headers.getlist("Vary"):
+        for item in header.split(","):
+            if item.strip().lower() in ("cookie", "*"):
+                return
+    response.headers.add("Vary", "Cookie")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import mimetypes
 import os
 import secrets
@@ -22,6 +23,7 @@ from urllib.parse import quote, unquote, urlencode, urljoin, urlsplit
 
 from werkzeug.http import dump_cookie, parse_cookie, parse_date
 
+from .cli import ErlenCliRunner
 from .datastructures import Headers, MultiDict
 from .globals import _cv_app, _cv_request
 from .wrappers import Response
@@ -31,7 +33,15 @@ if t.TYPE_CHECKING:
     from .ctx import RequestContext
     from .wrappers import Request
 
-__all__ = ["Cookie", "ErlenClient", "TestResponse", "build_request"]
+__all__ = [
+    "Cookie",
+    "ErlenCliRunner",
+    "ErlenClient",
+    "TestResponse",
+    "WebSocketRejected",
+    "WebSocketTestSession",
+    "build_request",
+]
 
 Driver = t.Literal["wsgi", "asgi"]
 
@@ -688,7 +698,18 @@ class ErlenClient:
             scope["extensions"]["erlen.preserve_context"] = preserve
         if self._loop is None or self._loop.is_closed():
             self._loop = asyncio.new_event_loop()
-        return self._loop.run_until_complete(self._asgi_call(scope, spec.body))
+        loop = self._loop
+        result = loop.run_until_complete(self._asgi_call(scope, spec.body))
+        # Let the request's background tasks finish, so a test can check
+        # what they did right after the request (as under WSGI).
+        pending = [
+            task
+            for task in self.application._background_tasks
+            if task.get_loop() is loop
+        ]
+        if pending:
+            loop.run_until_complete(asyncio.wait(pending))
+        return result
 
     async def _asgi_call(
         self, scope: dict[str, t.Any], body: bytes
@@ -778,6 +799,42 @@ class ErlenClient:
         if loop is not None and not loop.is_closed():
             loop.close()
 
+    def websocket(
+        self,
+        path: str,
+        *,
+        subprotocols: t.Sequence[str] = (),
+        headers: t.Any = None,
+        query_string: t.Any = None,
+        timeout: float = 5.0,
+    ) -> WebSocketTestSession:
+        """Open a websocket to the app (through ASGI, whatever the client's
+        driver: websockets are ASGI only)::
+
+            with client.websocket("/ws/1") as ws:
+                ws.send_text("hi")
+                reply = ws.receive_text()
+
+        A refused handshake raises :class:`WebSocketRejected` with the
+        response's status, headers and body.
+        """
+        spec = make_spec(
+            self.application, path, headers=headers, query_string=query_string
+        )
+        if self.use_cookies:
+            cookie = self._cookie_header(spec)
+            if cookie is not None:
+                spec.headers.append(("Cookie", cookie))
+        scope = spec.to_scope()
+        scope.update(
+            type="websocket",
+            scheme="wss" if spec.scheme == "https" else "ws",
+            subprotocols=list(subprotocols),
+            extensions={"websocket.http.response": {}},
+        )
+        scope.pop("method", None)
+        return WebSocketTestSession(self.application, scope, timeout=timeout)
+
     @contextmanager
     def session_transaction(self, *args: t.Any, **kwargs: t.Any) -> Iterator[t.Any]:
         """Open the session the next request would see, to read or change it;
@@ -808,3 +865,185 @@ class ErlenClient:
         with ctx:
             si.save_session(app, session, response)
         self._store_cookies(spec, response.headers)
+
+
+class WebSocketRejected(Exception):
+    """The app refused the websocket handshake with an HTTP response.
+
+    :param status_code: the response's status.
+    :param headers: its headers.
+    :param body: its body.
+    """
+
+    def __init__(self, status_code: int, headers: Headers, body: bytes) -> None:
+        super().__init__(f"websocket handshake rejected with status {status_code}")
+        self.status_code = status_code
+        self.headers = headers
+        self.body = body
+
+
+class WebSocketTestSession:
+    """A websocket connection to the app, used synchronously from a test::
+
+        with client.websocket("/ws/1") as ws:
+            ws.send_text("hello")
+            assert ws.receive_json() == {"echo": "hello"}
+
+    The app runs on an event loop in a background thread.  A close from the
+    server raises :class:`~erlen.websocket.WebSocketDisconnect` in
+    ``receive``; an exception in the handler is re-raised when the block
+    ends.
+    """
+
+    __test__ = False
+
+    def __init__(
+        self, app: Erlen, scope: dict[str, t.Any], timeout: float = 5.0
+    ) -> None:
+        import queue
+        import threading
+
+        self.app = app
+        self.scope = scope
+        self.timeout = timeout
+        self._to_app: queue.Queue[dict[str, t.Any]] = queue.Queue()
+        self._from_app: queue.Queue[dict[str, t.Any]] = queue.Queue()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        #: The subprotocol the app selected, once accepted.
+        self.accepted_subprotocol: str | None = None
+        #: Headers the app sent with the accept.
+        self.extra_headers: list[tuple[bytes, bytes]] = []
+        #: The close code, once closed.
+        self.close_code: int | None = None
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+
+        async def receive() -> dict[str, t.Any]:
+            return await loop.run_in_executor(None, self._to_app.get)
+
+        async def send(message: dict[str, t.Any]) -> None:
+            self._from_app.put(message)
+
+        try:
+            loop.run_until_complete(self.app.asgi(self.scope, receive, send))
+        except BaseException as e:  # re-raised in the test's thread
+            self._error = e
+        finally:
+            self._from_app.put({"type": "erlen.test.done"})
+            loop.run_until_complete(loop.shutdown_default_executor())
+            loop.close()
+
+    def _next(self) -> dict[str, t.Any]:
+        import queue
+
+        try:
+            return self._from_app.get(timeout=self.timeout)
+        except queue.Empty:
+            raise TimeoutError(
+                f"The websocket handler sent nothing within {self.timeout} s."
+            ) from None
+
+    def __enter__(self) -> WebSocketTestSession:
+        self._thread.start()
+        self._to_app.put({"type": "websocket.connect"})
+        message = self._next()
+        kind = message["type"]
+        if kind == "websocket.accept":
+            self.accepted_subprotocol = message.get("subprotocol")
+            self.extra_headers = list(message.get("headers") or ())
+            return self
+        self._finish()
+        if kind == "websocket.http.response.start":
+            body = b""
+            while True:
+                part = self._next()
+                if part["type"] != "websocket.http.response.body":
+                    break
+                body += part.get("body", b"")
+                if not part.get("more_body"):
+                    break
+            headers = Headers(
+                [
+                    (k.decode("latin-1"), v.decode("latin-1"))
+                    for k, v in message["headers"]
+                ]
+            )
+            raise WebSocketRejected(message["status"], headers, body)
+        if kind == "websocket.close":
+            raise WebSocketRejected(403, Headers(), b"")
+        raise RuntimeError(f"Unexpected first message from the app: {message!r}")
+
+    def _finish(self) -> None:
+        self._to_app.put({"type": "websocket.disconnect", "code": 1000})
+        self._thread.join(self.timeout)
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+    def __exit__(self, *exc: object) -> None:
+        if self.close_code is None:
+            self.close_code = 1000
+        self._finish()
+
+    def send(self, message: dict[str, t.Any]) -> None:
+        """Send a raw ASGI message to the app."""
+        self._to_app.put(message)
+
+    def send_text(self, data: str) -> None:
+        """Send a text message."""
+        self.send({"type": "websocket.receive", "text": data})
+
+    def send_bytes(self, data: bytes) -> None:
+        """Send a binary message."""
+        self.send({"type": "websocket.receive", "bytes": data})
+
+    def send_json(self, data: t.Any) -> None:
+        """Send ``data`` as JSON text."""
+        self.send_text(json.dumps(data))
+
+    def close(self, code: int = 1000) -> None:
+        """Close the connection from the client's side."""
+        self.close_code = code
+        self._to_app.put({"type": "websocket.disconnect", "code": code})
+
+    def receive(self) -> str | bytes:
+        """The app's next message.
+
+        :raises erlen.websocket.WebSocketDisconnect: the app closed the
+            connection (``.code`` is the close code).
+        """
+        from .websocket import WebSocketDisconnect
+
+        message = self._next()
+        kind = message["type"]
+        if kind == "websocket.send":
+            text: str | None = message.get("text")
+            if text is not None:
+                return text
+            return bytes(message.get("bytes", b""))
+        if kind == "websocket.close":
+            self.close_code = message.get("code", 1000)
+            raise WebSocketDisconnect(self.close_code, message.get("reason") or "")
+        if kind == "erlen.test.done":
+            self._from_app.put(message)
+            if self._error is not None:
+                error, self._error = self._error, None
+                raise error
+            raise WebSocketDisconnect(1006, "The handler ended without closing.")
+        raise RuntimeError(f"Unexpected message from the app: {message!r}")
+
+    def receive_text(self) -> str:
+        """The next message as text."""
+        data = self.receive()
+        return data if isinstance(data, str) else data.decode()
+
+    def receive_bytes(self) -> bytes:
+        """The next message as bytes."""
+        data = self.receive()
+        return data if isinstance(data, bytes) else data.encode()
+
+    def receive_json(self) -> t.Any:
+        """The next message parsed as JSON."""
+        return json.loads(self.receive())

@@ -130,6 +130,17 @@ class Request:
     scope: dict[str, t.Any] | None = None
     #: Set by the test client to keep the context after the request.
     _preserve_context: t.Callable[[t.Any], None] | None = None
+    #: Set by the ASGI driver: tells whether the client went away.
+    _disconnect_probe: t.Callable[[], t.Awaitable[bool]] | None = None
+
+    async def is_disconnected(self) -> bool:
+        """Whether the client has gone away, for a long poll or stream to stop
+        early.  Only the ASGI driver can tell; under WSGI it is always
+        ``False``."""
+        probe = self._disconnect_probe
+        if probe is None:
+            return False
+        return await probe()
 
     def __init__(
         self,
@@ -239,6 +250,11 @@ class Request:
         if self.scheme in ("https", "wss") and host.endswith(":443"):
             return host[:-4]
         return host
+
+    @property
+    def is_websocket(self) -> bool:
+        """Whether this is a websocket handshake served through ASGI."""
+        return self.scheme in ("ws", "wss")
 
     @property
     def is_secure(self) -> bool:

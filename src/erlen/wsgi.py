@@ -16,6 +16,7 @@ from .wrappers import Request, _encode
 
 if t.TYPE_CHECKING:
     from .app import Erlen
+    from .ctx import RequestContext
     from .wrappers import Response
 
 __all__ = ["request_from_environ", "wsgi_app"]
@@ -61,6 +62,8 @@ def wsgi_app(
     app: Erlen, environ: dict[str, t.Any], start_response: t.Callable[..., t.Any]
 ) -> t.Iterable[bytes]:
     """Run one WSGI request through the pipeline."""
+    if not app._serving:
+        app._ensure_started()
     request = request_from_environ(app, environ)
     ctx = app.make_request_context(request)
     response = drive(handle_request(app, ctx, run_inline))
@@ -68,13 +71,15 @@ def wsgi_app(
     start_response(response.status, response.headers.to_wsgi_list())
     if not send_body:
         response.close()
+        if ctx._background:
+            app._run_background_tasks(ctx)
         return []
     body = response.response
     if isinstance(body, list) and all(type(chunk) is bytes for chunk in body):
-        if response._on_close:
-            return _ClosingIterator(iter(body), response)
+        if response._on_close or ctx._background:
+            return _ClosingIterator(iter(body), response, app, ctx)
         return body
-    return _ClosingIterator(_iter_body(body), response)
+    return _ClosingIterator(_iter_body(body), response, app, ctx)
 
 
 def _iter_body(body: t.Any) -> t.Iterator[bytes]:
@@ -94,9 +99,17 @@ class _ClosingIterator:
     """The WSGI body: iterates the response and closes it (its generator and
     ``call_on_close`` functions) when the server closes the iterable."""
 
-    def __init__(self, iterator: t.Iterator[bytes], response: Response) -> None:
+    def __init__(
+        self,
+        iterator: t.Iterator[bytes],
+        response: Response,
+        app: Erlen,
+        ctx: RequestContext,
+    ) -> None:
         self._iterator = iterator
         self._response = response
+        self._app = app
+        self._ctx = ctx
 
     def __iter__(self) -> _ClosingIterator:
         return self
@@ -111,4 +124,9 @@ class _ClosingIterator:
             if aclose is not None:
                 run_sync_awaitable(aclose())
         finally:
-            self._response.close()
+            try:
+                self._response.close()
+            finally:
+                if self._ctx._background:
+                    # The body has been sent: now the background tasks.
+                    self._app._run_background_tasks(self._ctx)

@@ -1,0 +1,6 @@
+"""``python -m erlen``: the ``erlen`` command."""
+
+from .cli import main
+
+if __name__ == "__main__":
+    main()

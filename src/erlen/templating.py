@@ -1,0 +1,331 @@
+"""Jinja2 templates: the app's environment, its loader, and the render
+functions.
+
+Templates are looked up in the app's ``templates`` folder first, then in each
+blueprint's ``template_folder`` in registration order.  Every template sees
+``config``, ``request``, ``session``, ``g``, ``url_for`` and
+``get_flashed_messages``, plus what the context processors return.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import os
+import typing as t
+
+from jinja2 import BaseLoader, FileSystemLoader, TemplateNotFound
+from jinja2 import Environment as BaseEnvironment
+from markupsafe import Markup
+
+from .globals import _cv_app, _cv_request, current_app
+from .signals import before_render_template, template_rendered
+
+if t.TYPE_CHECKING:
+    from jinja2 import Template
+
+    from .app import Erlen
+    from .scaffold import Scaffold
+
+__all__ = [
+    "DispatchingJinjaLoader",
+    "Environment",
+    "get_template_attribute",
+    "render_template",
+    "render_template_string",
+    "stream_template",
+    "stream_template_string",
+]
+
+_AUTOESCAPE_EXTENSIONS = (".html", ".htm", ".xml", ".xhtml", ".svg")
+
+
+def select_autoescape(filename: str | None) -> bool:
+    """Autoescape HTML-like templates and templates from strings."""
+    if filename is None:
+        return True
+    return filename.endswith(_AUTOESCAPE_EXTENSIONS)
+
+
+def _default_context() -> dict[str, t.Any]:
+    """The current ``g`` and ``request`` objects (faster to look up than the
+    proxies in the environment's globals).
+
+    ``session`` stays the proxy: putting the object here would read the
+    session cookie on every render, even for a template that never uses it.
+    """
+    app_ctx = _cv_app.get(None)
+    rv: dict[str, t.Any] = {}
+    if app_ctx is not None:
+        rv["g"] = app_ctx.g
+    req_ctx = _cv_request.get(None)
+    if req_ctx is not None:
+        rv["request"] = req_ctx.request
+    return rv
+
+
+def _context_from(func: t.Callable[[], t.Any]) -> t.Any:
+    """Call a context processor; an ``async def`` one runs to completion on
+    the thread's own event loop (templates render synchronously)."""
+    rv = func()
+    if not inspect.isawaitable(rv):
+        return rv
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        from .concurrency import run_sync_awaitable
+
+        return run_sync_awaitable(rv)
+    if inspect.iscoroutine(rv):
+        rv.close()
+    name = getattr(func, "__name__", repr(func))
+    raise TypeError(
+        f"The context processor {name!r} is 'async def', and the template is"
+        " rendered on a running event loop (in an 'async def' view under"
+        " ASGI), where it cannot be awaited synchronously. Make the context"
+        " processor a plain 'def'."
+    )
+
+
+class Environment(BaseEnvironment):
+    """The app's Jinja2 environment (``app.jinja_env``).
+
+    Unless ``auto_reload`` is set (in ``jinja_options`` or on the
+    environment), it follows the app's ``TEMPLATES_AUTO_RELOAD`` and debug
+    mode as they are now, not as they were when the environment was made.
+    """
+
+    def __init__(self, app: Erlen, **options: t.Any) -> None:
+        if "loader" not in options:
+            options["loader"] = DispatchingJinjaLoader(app)
+        explicit: bool | None = options.pop("auto_reload", None)
+        self.app = app
+        super().__init__(**options)
+        self._auto_reload = explicit
+
+    @property
+    def auto_reload(self) -> bool:
+        """Whether a template whose file changed is loaded again."""
+        if self._auto_reload is not None:
+            return self._auto_reload
+        return self.app.templates_auto_reload
+
+    @auto_reload.setter
+    def auto_reload(self, value: bool | None) -> None:
+        # Setting what the app's config already says (as the ``debug``
+        # setter does) keeps following the config; ``None`` goes back to it.
+        app = self.__dict__.get("app")
+        if value is not None and app is not None and value == app.templates_auto_reload:
+            value = None
+        self._auto_reload = value
+
+
+def template_loader(scaffold: Scaffold) -> FileSystemLoader | None:
+    """A loader for ``scaffold``'s ``template_folder``, or ``None``."""
+    if scaffold.template_folder is None:
+        return None
+    return FileSystemLoader(os.path.join(scaffold.root_path, scaffold.template_folder))
+
+
+class DispatchingJinjaLoader(BaseLoader):
+    """Finds a template in the app's template folder, then in each
+    blueprint's ``template_folder`` in registration order; the first folder
+    that has it wins.
+
+    With ``EXPLAIN_TEMPLATE_LOADING``, every search is logged (``INFO`` on
+    ``app.logger``) with the folders tried, to debug a template that is not
+    found or a blueprint's template hidden by another of the same name.
+    """
+
+    def __init__(self, app: Erlen) -> None:
+        self.app = app
+
+    def _loaders(self) -> t.Iterator[tuple[Scaffold, BaseLoader]]:
+        seen: set[int] = set()
+        candidates: t.Iterable[Scaffold] = (self.app, *self.app.iter_blueprints())
+        for owner in candidates:
+            loader = owner.jinja_loader  # type: ignore[attr-defined]
+            # A blueprint registered under two names is searched once.
+            if loader is not None and id(loader) not in seen:
+                seen.add(id(loader))
+                yield owner, loader
+
+    def get_source(
+        self, environment: BaseEnvironment, template: str
+    ) -> tuple[str, str | None, t.Callable[[], bool] | None]:
+        if self.app.config["EXPLAIN_TEMPLATE_LOADING"]:
+            return self._explained(environment, template)
+        for _, loader in self._loaders():
+            try:
+                return loader.get_source(environment, template)
+            except TemplateNotFound:
+                continue
+        raise self._not_found(template)
+
+    def _not_found(self, template: str) -> TemplateNotFound:
+        folders = [_describe(loader) for _, loader in self._loaders()]
+        where = "; ".join(folders) if folders else "no template folder is configured"
+        return TemplateNotFound(
+            template,
+            f"{template!r} was not found ({where}). Check the name and the"
+            " folders; set EXPLAIN_TEMPLATE_LOADING = True to log each search.",
+        )
+
+    def _explained(
+        self, environment: BaseEnvironment, template: str
+    ) -> tuple[str, str | None, t.Callable[[], bool] | None]:
+        lines = [f"Locating template {template!r}:"]
+        matches: list[tuple[str, str | None, t.Callable[[], bool] | None]] = []
+        for number, (owner, loader) in enumerate(self._loaders(), 1):
+            try:
+                rv = loader.get_source(environment, template)
+            except TemplateNotFound:
+                outcome = "no match"
+            else:
+                matches.append(rv)
+                outcome = f"found {rv[1]!r}"
+            lines.append(f"  {number}. {owner!r}: {_describe(loader)} -> {outcome}")
+        if not matches:
+            lines.append("Error: the template was not found.")
+            lines.append(
+                "  Check the name, and that the file is in the app's template"
+                " folder or a registered blueprint's template_folder."
+            )
+            req_ctx = _cv_request.get(None)
+            blueprint = req_ctx.request.blueprint if req_ctx is not None else None
+            if blueprint is not None:
+                lines.append(
+                    f"  The request's blueprint is {blueprint!r}: template names"
+                    " are not relative to it. A blueprint's templates are found"
+                    " by the same names as the app's, so keep them in a"
+                    f" subfolder ('{blueprint.rpartition('.')[2]}/page.html')."
+                )
+        elif len(matches) > 1:
+            lines.append(
+                "Warning: several folders have this template; the first one"
+                " found is used."
+            )
+        self.app.logger.info("\n".join(lines))
+        if not matches:
+            raise TemplateNotFound(template)
+        return matches[0]
+
+    def list_templates(self) -> list[str]:
+        """Every template name of the app and its blueprints, sorted."""
+        names: set[str] = set()
+        for _, loader in self._loaders():
+            names.update(loader.list_templates())
+        return sorted(names)
+
+
+def _describe(loader: BaseLoader) -> str:
+    """``FileSystemLoader in /path/templates``, for the search log."""
+    paths = getattr(loader, "searchpath", None)
+    if paths:
+        return f"{type(loader).__name__} in {', '.join(map(str, paths))}"
+    return repr(loader)
+
+
+def _render(app: Erlen, template: Template, context: dict[str, t.Any]) -> str:
+    app.update_template_context(context)
+    if before_render_template.receivers:
+        before_render_template.send(
+            app, _async_wrapper=None, template=template, context=context
+        )
+    rv = template.render(context)
+    if template_rendered.receivers:
+        template_rendered.send(
+            app, _async_wrapper=None, template=template, context=context
+        )
+    return rv
+
+
+def render_template(
+    template_name_or_list: str | Template | list[str | Template],
+    **context: t.Any,
+) -> str:
+    """Render a template from the templates folder with ``context``.
+
+    :param template_name_or_list: a name, or a list of names (the first that
+        exists is used), or a ``Template``.
+    """
+    app: Erlen = current_app._get_current_object()  # type: ignore[attr-defined]
+    template = app.jinja_env.get_or_select_template(template_name_or_list)
+    return _render(app, template, context)
+
+
+def render_template_string(source: str, **context: t.Any) -> str:
+    """Render a template given as a string (always autoescaped)."""
+    app: Erlen = current_app._get_current_object()  # type: ignore[attr-defined]
+    template = app.jinja_env.from_string(source)
+    return _render(app, template, context)
+
+
+def _stream(
+    app: Erlen, template: Template, context: dict[str, t.Any]
+) -> t.Iterator[str]:
+    app.update_template_context(context)
+    if before_render_template.receivers:
+        before_render_template.send(
+            app, _async_wrapper=None, template=template, context=context
+        )
+
+    def generate() -> t.Iterator[str]:
+        yield from template.generate(context)
+        if template_rendered.receivers:
+            template_rendered.send(
+                app, _async_wrapper=None, template=template, context=context
+            )
+
+    rv = generate()
+    if _cv_request.get(None) is not None:
+        from .helpers import stream_with_context
+
+        rv = stream_with_context(rv)
+    return rv
+
+
+def stream_template(
+    template_name_or_list: str | Template | list[str | Template],
+    **context: t.Any,
+) -> t.Iterator[str]:
+    """Render a template as a stream of strings, for a streamed response::
+
+        return stream_template("log.html", lines=read_lines())
+
+    The request context stays available while the template renders.
+    """
+    app: Erlen = current_app._get_current_object()  # type: ignore[attr-defined]
+    template = app.jinja_env.get_or_select_template(template_name_or_list)
+    return _stream(app, template, context)
+
+
+def stream_template_string(source: str, **context: t.Any) -> t.Iterator[str]:
+    """:func:`stream_template` for a template given as a string."""
+    app: Erlen = current_app._get_current_object()  # type: ignore[attr-defined]
+    template = app.jinja_env.from_string(source)
+    return _stream(app, template, context)
+
+
+def get_template_attribute(template_name: str, attribute: str) -> t.Any:
+    """A macro or variable exported by a template, to call from Python::
+
+    hello = get_template_attribute("_macros.html", "hello")
+    return hello("World")
+    """
+    return getattr(current_app.jinja_env.get_template(template_name).module, attribute)
+
+
+def tojson_filter(obj: t.Any, **kwargs: t.Any) -> Markup:
+    """The ``|tojson`` filter: JSON that is safe inside ``<script>`` and in
+    HTML attributes (``<``, ``>``, ``&`` and ``'`` are escaped)."""
+    from .json import dumps
+
+    rv = (
+        dumps(obj, **kwargs)
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("'", "\\u0027")
+    )
+    return Markup(rv)
