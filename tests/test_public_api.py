@@ -15,7 +15,6 @@ import erlen
 FLASK_API = frozenset(
     {
         "Blueprint",
-        "Blueprint",
         "Config",
         "Flask",
         "Request",
