@@ -1183,4 +1183,3 @@ def _current_endpoint() -> str | None:
 def _current_request() -> Request | None:
     ctx = _cv_request.get(None)
     return ctx.request if ctx is not None else None
-
