@@ -13,12 +13,14 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-$(STAMP): $(PY) pyproject.toml
-	$(PY) -m pip install --quiet -e '.[dev]'
+$(STAMP): $(PY) pyproject.toml examples/blog/pyproject.toml
+	$(PY) -m pip install --quiet -e '.[dev]' -e examples/blog
 	touch $(STAMP)
 
+# The example blog on http://127.0.0.1:5000 through the development server
+# (reloads on changes); its SQLite database is created on first run.
 run: $(STAMP)
-	$(PY) -m uvicorn --app-dir examples/hello app:app.asgi --host 127.0.0.1 --port 5000 --reload --reload-dir examples/hello --reload-dir src/erlen
+	$(PY) examples/blog/serve.py
 
 test: $(STAMP)
 	$(PY) -m pytest
@@ -32,3 +34,12 @@ docs: $(STAMP)
 
 clean:
 	rm -rf $(VENV) docs/_build .pytest_cache .mypy_cache .ruff_cache
+
+# The benchmarks (bench/README.md), in their own venv so the peers never
+# become Erlen's dependencies: `make bench`, `make bench ARGS=--quick`,
+# `make bench ARGS=--wire` (needs wrk).
+bench:
+	test -x bench/.venv/bin/python || $(PYTHON) -m venv bench/.venv
+	bench/.venv/bin/python -m pip install --quiet --upgrade pip
+	bench/.venv/bin/python -m pip install --quiet -r bench/requirements.txt -e .
+	bench/.venv/bin/python -m bench.run $(ARGS)

@@ -484,6 +484,10 @@ def stream():
 @app.route("/async")
 async def async_view():
     return {"async": True}
+
+
+def make_app():
+    return app
 """
 
 
@@ -550,7 +554,18 @@ def check_served_app(port: int, root: str = "") -> None:
     assert status == 404
 
 
-def test_uvicorn(tmp_path: t.Any) -> None:
+@pytest.mark.parametrize(
+    "target",
+    [
+        ["served_app:app.asgi", "--lifespan=on"],
+        # One object, any server: the app itself tells an ASGI call from a
+        # WSGI one, so the plain name and a factory work too.
+        ["served_app:app", "--lifespan=on"],
+        ["--factory", "served_app:make_app", "--lifespan=on"],
+    ],
+    ids=["app.asgi", "app", "factory"],
+)
+def test_uvicorn(tmp_path: t.Any, target: list[str]) -> None:
     (tmp_path / "served_app.py").write_text(textwrap.dedent(APP_MODULE))
     port = free_port()
     proc = subprocess.Popen(
@@ -558,13 +573,12 @@ def test_uvicorn(tmp_path: t.Any) -> None:
             sys.executable,
             "-m",
             "uvicorn",
-            "served_app:app.asgi",
+            *target,
             "--host=127.0.0.1",
             f"--port={port}",
             "--root-path=/api",
             "--log-level=info",
             "--no-access-log",
-            "--lifespan=on",
         ],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
@@ -585,6 +599,83 @@ def test_uvicorn(tmp_path: t.Any) -> None:
     assert b"Application startup complete" in err, err.decode()
     assert b"Application shutdown complete" in err, err.decode()
     assert b"Traceback" not in err, err.decode()
+
+
+def test_uvicorn_wsgi_interface(tmp_path: t.Any) -> None:
+    """uvicorn's WSGI mode passes SERVER_PORT as an int (PEP 3333 says str);
+    the WSGI driver takes it."""
+    (tmp_path / "served_app.py").write_text(textwrap.dedent(APP_MODULE))
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "served_app:app",
+            "--interface=wsgi",
+            "--host=127.0.0.1",
+            f"--port={port}",
+            "--log-level=warning",
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_for_port(port, time.monotonic() + 5, proc)
+        status, _, body = fetch(port, "GET", "/", **{"User-Agent": "probe/1"})
+        assert status == 200, body
+        assert json.loads(body)["hello"] == "world"
+    finally:
+        proc.terminate()
+        try:
+            _, err = proc.communicate(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            raise
+    assert b"Traceback" not in err, err.decode()
+
+
+def test_app_is_also_an_asgi_callable() -> None:
+    """``app(scope, receive, send)`` (ASGI 3) and ``app(scope)(receive,
+    send)`` (ASGI 2) both reach the ASGI driver."""
+    import asyncio
+
+    from erlen import Erlen
+
+    app = Erlen("one_object")
+
+    @app.get("/")
+    def index() -> str:
+        return "one app"
+
+    async def call(style: int) -> list[dict[str, t.Any]]:
+        scope = {
+            "type": "http",
+            "method": "GET",
+            "path": "/",
+            "query_string": b"",
+            "headers": [(b"host", b"x")],
+        }
+        sent: list[dict[str, t.Any]] = []
+
+        async def receive() -> dict[str, t.Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict[str, t.Any]) -> None:
+            sent.append(message)
+
+        if style == 3:
+            await app(scope, receive, send)
+        else:
+            await app(scope)(receive, send)
+        return sent
+
+    for style in (3, 2):
+        sent = asyncio.run(call(style))
+        assert sent[0]["status"] == 200
+        assert sent[-1]["body"] == b"one app"
 
 
 def test_wsgiref_server(tmp_path: t.Any, monkeypatch: pytest.MonkeyPatch) -> None:

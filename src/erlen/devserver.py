@@ -528,18 +528,20 @@ def _bad_option(error: TypeError) -> TypeError:
 
 def _source_for(app: Erlen, debug: bool | None) -> AppSource | None:
     """How a reloaded process can find ``app``: the name it has in its
-    module, or ``None`` if it has none there."""
+    module, else in the script being run (an app made by a factory and bound
+    in ``serve.py``), or ``None`` if it has no name in either."""
     module = sys.modules.get(app.import_name)
-    if module is None:
-        return None
-    names = [name for name, value in vars(module).items() if value is app]
+    if module is not None and app.import_name != "__main__":
+        names = [name for name, value in vars(module).items() if value is app]
+        if names:
+            return AppSource(import_path=f"{app.import_name}:{names[0]}", debug=debug)
+    main = sys.modules.get("__main__")
+    if main is None or getattr(main, "__file__", None) is None:
+        return None  # an interactive session cannot be re-run
+    names = [name for name, value in vars(main).items() if value is app]
     if not names:
         return None
-    if app.import_name == "__main__":
-        if getattr(module, "__file__", None) is None:
-            return None  # an interactive session cannot be re-run
-        return AppSource(main_attr=names[0], debug=debug)
-    return AppSource(import_path=f"{app.import_name}:{names[0]}", debug=debug)
+    return AppSource(main_attr=names[0], debug=debug)
 
 
 def run_app(

@@ -32,7 +32,8 @@ def request_from_environ(app: Erlen, environ: dict[str, t.Any]) -> Request:
     path = _wsgi_str(environ.get("PATH_INFO") or "/")
     if path[:1] != "/":
         path = "/" + path
-    port = environ.get("SERVER_PORT")
+    # PEP 3333 says str; uvicorn's WSGI mode passes an int.
+    port = str(environ.get("SERVER_PORT") or "")
     config = app.config
     request = app.request_class(
         method=environ.get("REQUEST_METHOD", "GET").upper(),
