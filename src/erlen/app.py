@@ -286,11 +286,12 @@ class Erlen(Scaffold):
     def _check_setup_finished(self, f_name: str) -> None:
         if self._got_first_request:
             raise AssertionError(
-                f"The setup method '{f_name}' can no longer be called on the"
-                " application. It has already handled its first request, any"
-                " changes will not be applied consistently.\n"
-                "Make sure all imports, decorators, functions, etc. needed to"
-                " set up the application are done before running it."
+                f"'{f_name}' was called after the app already handled its"
+                " first request: requests in flight would see the app half"
+                " changed, so registration is closed.\n"
+                "Register every route, hook, blueprint and handler while"
+                " setting the app up (at import time or in the app factory),"
+                " before it serves requests."
             )
 
     # -- registration ---------------------------------------------------------
@@ -548,7 +549,10 @@ class Erlen(Scaffold):
     def _template_registration(
         self, registry: str, name_or_func: t.Any, name: str | None = None
     ) -> t.Any:
-        if callable(name_or_func):
+        """Add to ``jinja_env.<registry>`` directly (``add_*`` forms and
+        decorators used without parentheses) or return a decorator that
+        does (``@app.template_filter("name")``)."""
+        if name is not None or callable(name_or_func):
             func = name_or_func
             getattr(self.jinja_env, registry)[name or func.__name__] = func
             return func
@@ -559,15 +563,24 @@ class Erlen(Scaffold):
 
         return decorator
 
+    @t.overload
+    def template_filter(self, name: F) -> F: ...
+    @t.overload
+    def template_filter(self, name: str | None = None) -> t.Callable[[F], F]: ...
     @setupmethod
     def template_filter(self, name: t.Any = None) -> t.Any:
         """Register a Jinja filter, with or without parentheses::
 
-        @app.template_filter
-        def reverse(s): return s[::-1]
+            @app.template_filter
+            def reverse(s):
+                return s[::-1]
 
-        @app.template_filter("rev")
-        def reverse(s): return s[::-1]
+            @app.template_filter("rev")
+            def reverse_text(s):
+                return s[::-1]
+
+        :param name: the filter's name in templates (default: the function's
+            name), or the function itself when used without parentheses.
         """
         return self._template_registration("filters", name)
 
@@ -578,10 +591,18 @@ class Erlen(Scaffold):
         """The non-decorator form of :meth:`template_filter`."""
         self._template_registration("filters", f, name)
 
+    @t.overload
+    def template_test(self, name: F) -> F: ...
+    @t.overload
+    def template_test(self, name: str | None = None) -> t.Callable[[F], F]: ...
     @setupmethod
     def template_test(self, name: t.Any = None) -> t.Any:
         """Register a Jinja test (``{% if n is prime %}``), with or without
-        parentheses."""
+        parentheses.
+
+        :param name: the test's name in templates (default: the function's
+            name), or the function itself when used without parentheses.
+        """
         return self._template_registration("tests", name)
 
     @setupmethod
@@ -591,17 +612,26 @@ class Erlen(Scaffold):
         """The non-decorator form of :meth:`template_test`."""
         self._template_registration("tests", f, name)
 
+    @t.overload
+    def template_global(self, name: F) -> F: ...
+    @t.overload
+    def template_global(self, name: str | None = None) -> t.Callable[[F], F]: ...
     @setupmethod
     def template_global(self, name: t.Any = None) -> t.Any:
         """Register a function available in every template, with or without
-        parentheses."""
+        parentheses.
+
+        :param name: its name in templates (default: the function's name),
+            or the function itself when used without parentheses.
+        """
         return self._template_registration("globals", name)
 
     @setupmethod
     def add_template_global(
         self, f: t.Callable[..., t.Any], name: str | None = None
     ) -> None:
-        """The non-decorator form of :meth:`template_global`."""
+        """The non-decorator form of :meth:`template_global`; with a
+        ``name``, ``f`` may be any value, not only a function."""
         self._template_registration("globals", f, name)
 
     # -- blueprints -----------------------------------------------------------

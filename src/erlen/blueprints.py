@@ -408,7 +408,7 @@ class Blueprint(Scaffold):
                 lambda s: getattr(s.app, f"add_template_{kind}")(f, name=as_name)
             )
 
-        if callable(name_or_func):
+        if name is not None or callable(name_or_func):
             register(name_or_func, name)
             return name_or_func
 
@@ -418,6 +418,10 @@ class Blueprint(Scaffold):
 
         return decorator
 
+    @t.overload
+    def app_template_filter(self, name: F) -> F: ...
+    @t.overload
+    def app_template_filter(self, name: str | None = None) -> t.Callable[[F], F]: ...
     @setupmethod
     def app_template_filter(self, name: t.Any = None) -> t.Any:
         """Register a template filter for every template of the app, with or
@@ -432,6 +436,10 @@ class Blueprint(Scaffold):
         """The non-decorator form of :meth:`app_template_filter`."""
         self._app_template_registration("filter", f, name)
 
+    @t.overload
+    def app_template_test(self, name: F) -> F: ...
+    @t.overload
+    def app_template_test(self, name: str | None = None) -> t.Callable[[F], F]: ...
     @setupmethod
     def app_template_test(self, name: t.Any = None) -> t.Any:
         """Register a template test for every template of the app, with or
@@ -445,6 +453,10 @@ class Blueprint(Scaffold):
         """The non-decorator form of :meth:`app_template_test`."""
         self._app_template_registration("test", f, name)
 
+    @t.overload
+    def app_template_global(self, name: F) -> F: ...
+    @t.overload
+    def app_template_global(self, name: str | None = None) -> t.Callable[[F], F]: ...
     @setupmethod
     def app_template_global(self, name: t.Any = None) -> t.Any:
         """Register a template global for every template of the app, with or
@@ -525,7 +537,8 @@ class Blueprint(Scaffold):
             which = (
                 "this blueprint is already registered under it"
                 if taken_by is self
-                else f"the blueprint {taken_by!r} is already registered under it"
+                else f"a different blueprint ({taken_by!r}) is already registered"
+                " under it"
             )
             raise ValueError(
                 f"Cannot register the blueprint {self.name!r} as {name!r}:"

@@ -791,8 +791,9 @@ class Rule:
         self._url_defaults: dict[str, t.Any] = {}
         self._required: tuple[str, ...] = ()
         self._redirect_tokens: list[str | _Var] | None = None
-        # Set by the map's compiler: earlier rules of the same endpoint whose
-        # defaults this rule's URL can spell (a match redirects to them).
+        # Set by the map's compiler: rules of the same endpoint before this
+        # one in build order whose defaults this rule's URL can spell (a
+        # match redirects to them).
         self._default_providers: tuple[Rule, ...] = ()
         # PERF: one flag on the hot path instead of two checks.
         self._special = redirect_to is not None
@@ -1446,12 +1447,16 @@ class Map:
         default_domain = "" if self.host_matching else self.default_subdomain
         matcher = _Matcher(list(self._rules), default_domain)
         for endpoint_rules in self._by_endpoint.values():
-            for rule in endpoint_rules:
-                # Any other rule of the endpoint, added before or after.
+            ordered = sorted(endpoint_rules, key=_build_order)
+            for index, rule in enumerate(ordered):
+                # Rules before this one in build order supply the defaults a
+                # URL spelling them out redirects to (as in Werkzeug); never
+                # later ones, so two rules with defaults cannot redirect to
+                # each other in a loop.
                 providers = tuple(
                     r
-                    for r in endpoint_rules
-                    if r is not rule and r.defaults and r.arguments == rule.arguments
+                    for r in ordered[:index]
+                    if r.defaults and r.arguments == rule.arguments
                 )
                 rule._default_providers = providers
                 rule._special = bool(providers) or rule.redirect_to is not None
@@ -1653,20 +1658,20 @@ class Map:
         )
 
     def _candidates(self, endpoint: str, method: str | None) -> tuple[Rule, ...]:
-        # Rules with more variables first, then more defaults (so
-        # url_for("page", n=1) gives "/page/" for a rule with defaults n=1,
-        # whichever rule was added first, as Werkzeug does); stable otherwise.
-        rules = sorted(
-            self._by_endpoint.get(endpoint, []),
-            key=lambda r: (
-                -len(r.arguments | set(r.defaults or ())),
-                -len(r.defaults or ()),
-            ),
-        )
+        rules = sorted(self._by_endpoint.get(endpoint, []), key=_build_order)
         if method is not None:
             return tuple(r for r in rules if r.methods is None or method in r.methods)
         first = [r for r in rules if r.methods is None or "GET" in r.methods]
         return (*first, *(r for r in rules if r not in first))
+
+
+def _build_order(rule: Rule) -> tuple[int, int]:
+    """Rules with more variables first, then more defaults (so
+    ``url_for("page", n=1)`` gives ``/page/`` for a rule with defaults
+    ``n=1``, whichever rule was added first, as Werkzeug does); stable
+    otherwise."""
+    defaults = rule.defaults or ()
+    return (-len(rule.arguments | set(defaults)), -len(defaults))
 
 
 def _build_values(values: Mapping[str, t.Any] | None) -> dict[str, t.Any]:

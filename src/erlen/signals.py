@@ -48,7 +48,7 @@ request_started = _signals.signal("request-started")
 #: ``after_request`` functions and the session save), before it is sent.
 request_finished = _signals.signal("request-finished")
 #: Sent with ``exc=`` (the unhandled exception or ``None``) when the request
-#: is torn down, after the ``teardown_request`` functions.
+#: is torn down.
 request_tearing_down = _signals.signal("request-tearing-down")
 #: Sent with ``exception=`` when an exception reached no error handler,
 #: before it is logged or propagated (also in testing and debug mode).

@@ -9,8 +9,6 @@ blueprint's ``template_folder`` in registration order.  Every template sees
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 import os
 import typing as t
 
@@ -18,8 +16,9 @@ from jinja2 import BaseLoader, FileSystemLoader, TemplateNotFound
 from jinja2 import Environment as BaseEnvironment
 from markupsafe import Markup
 
+from .concurrency import is_async_callable
 from .globals import _cv_app, _cv_request, current_app
-from .signals import before_render_template, template_rendered
+from .signals import before_render_template, send, template_rendered
 
 if t.TYPE_CHECKING:
     from jinja2 import Template
@@ -65,26 +64,15 @@ def _default_context() -> dict[str, t.Any]:
 
 
 def _context_from(func: t.Callable[[], t.Any]) -> t.Any:
-    """Call a context processor; an ``async def`` one runs to completion on
-    the thread's own event loop (templates render synchronously)."""
-    rv = func()
-    if not inspect.isawaitable(rv):
-        return rv
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        from .concurrency import run_sync_awaitable
+    """Call a context processor.  An ``async def`` one is run to completion
+    the way Erlen runs ``async def`` signal receivers (templates render
+    synchronously): on the thread's own event loop, or on a helper thread
+    when this thread is running one (an ``async def`` view under ASGI)."""
+    if is_async_callable(func):
+        from .signals import _sync_caller
 
-        return run_sync_awaitable(rv)
-    if inspect.iscoroutine(rv):
-        rv.close()
-    name = getattr(func, "__name__", repr(func))
-    raise TypeError(
-        f"The context processor {name!r} is 'async def', and the template is"
-        " rendered on a running event loop (in an 'async def' view under"
-        " ASGI), where it cannot be awaited synchronously. Make the context"
-        " processor a plain 'def'."
-    )
+        return _sync_caller(func)()
+    return func()
 
 
 class Environment(BaseEnvironment):
@@ -228,15 +216,9 @@ def _describe(loader: BaseLoader) -> str:
 
 def _render(app: Erlen, template: Template, context: dict[str, t.Any]) -> str:
     app.update_template_context(context)
-    if before_render_template.receivers:
-        before_render_template.send(
-            app, _async_wrapper=None, template=template, context=context
-        )
+    send(before_render_template, app, template=template, context=context)
     rv = template.render(context)
-    if template_rendered.receivers:
-        template_rendered.send(
-            app, _async_wrapper=None, template=template, context=context
-        )
+    send(template_rendered, app, template=template, context=context)
     return rv
 
 
@@ -244,10 +226,14 @@ def render_template(
     template_name_or_list: str | Template | list[str | Template],
     **context: t.Any,
 ) -> str:
-    """Render a template from the templates folder with ``context``.
+    """Render a template from the app's or a blueprint's template folder.
 
-    :param template_name_or_list: a name, or a list of names (the first that
-        exists is used), or a ``Template``.
+    :param template_name_or_list: a name, a list of names (the first that
+        exists is rendered), or a ``jinja2.Template``.
+    :param context: the template's variables; they win over the names the
+        context processors add.
+    :return: the rendered text.
+    :raises jinja2.TemplateNotFound: no folder has the template.
     """
     app: Erlen = current_app._get_current_object()  # type: ignore[attr-defined]
     template = app.jinja_env.get_or_select_template(template_name_or_list)
@@ -255,7 +241,12 @@ def render_template(
 
 
 def render_template_string(source: str, **context: t.Any) -> str:
-    """Render a template given as a string (always autoescaped)."""
+    """Render a template given as a string; it is always autoescaped.
+
+    :param source: the template's source.
+    :param context: the template's variables.
+    :return: the rendered text.
+    """
     app: Erlen = current_app._get_current_object()  # type: ignore[attr-defined]
     template = app.jinja_env.from_string(source)
     return _render(app, template, context)
@@ -265,17 +256,11 @@ def _stream(
     app: Erlen, template: Template, context: dict[str, t.Any]
 ) -> t.Iterator[str]:
     app.update_template_context(context)
-    if before_render_template.receivers:
-        before_render_template.send(
-            app, _async_wrapper=None, template=template, context=context
-        )
+    send(before_render_template, app, template=template, context=context)
 
     def generate() -> t.Iterator[str]:
         yield from template.generate(context)
-        if template_rendered.receivers:
-            template_rendered.send(
-                app, _async_wrapper=None, template=template, context=context
-            )
+        send(template_rendered, app, template=template, context=context)
 
     rv = generate()
     if _cv_request.get(None) is not None:
@@ -289,11 +274,17 @@ def stream_template(
     template_name_or_list: str | Template | list[str | Template],
     **context: t.Any,
 ) -> t.Iterator[str]:
-    """Render a template as a stream of strings, for a streamed response::
+    """Render a template piece by piece, for a streamed response::
 
         return stream_template("log.html", lines=read_lines())
 
-    The request context stays available while the template renders.
+    Inside a request, the request context stays available while the template
+    renders (after the view returned), and the request's teardown runs once
+    the stream is finished.
+
+    :param template_name_or_list: as for :func:`render_template`.
+    :param context: the template's variables.
+    :return: an iterator of strings.
     """
     app: Erlen = current_app._get_current_object()  # type: ignore[attr-defined]
     template = app.jinja_env.get_or_select_template(template_name_or_list)
@@ -301,24 +292,37 @@ def stream_template(
 
 
 def stream_template_string(source: str, **context: t.Any) -> t.Iterator[str]:
-    """:func:`stream_template` for a template given as a string."""
+    """:func:`stream_template` for a template given as a string.
+
+    :param source: the template's source (autoescaped).
+    :param context: the template's variables.
+    :return: an iterator of strings.
+    """
     app: Erlen = current_app._get_current_object()  # type: ignore[attr-defined]
     template = app.jinja_env.from_string(source)
     return _stream(app, template, context)
 
 
 def get_template_attribute(template_name: str, attribute: str) -> t.Any:
-    """A macro or variable exported by a template, to call from Python::
+    """A macro or top-level variable of a template, to use from Python::
 
-    hello = get_template_attribute("_macros.html", "hello")
-    return hello("World")
+        hello = get_template_attribute("_macros.html", "hello")
+        return hello("World")
+
+    :param template_name: the template's name.
+    :param attribute: the name of the macro or variable.
     """
     return getattr(current_app.jinja_env.get_template(template_name).module, attribute)
 
 
 def tojson_filter(obj: t.Any, **kwargs: t.Any) -> Markup:
-    """The ``|tojson`` filter: JSON that is safe inside ``<script>`` and in
-    HTML attributes (``<``, ``>``, ``&`` and ``'`` are escaped)."""
+    """The ``|tojson`` filter: the app's JSON with ``<``, ``>``, ``&`` and
+    ``'`` written as ``\\u`` escapes, so it cannot end a ``<script>``
+    element or a single-quoted HTML attribute.
+
+    :param obj: the value to serialize.
+    :param kwargs: options for the app's ``json.dumps`` (``indent=2``).
+    """
     from .json import dumps
 
     rv = (
