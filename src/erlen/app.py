@@ -350,6 +350,25 @@ class Erlen(Scaffold):
                 )
             self.view_functions[endpoint] = view_func
 
+    def open_instance_resource(
+        self, resource: str, mode: str = "rb", encoding: str | None = "utf-8"
+    ) -> t.IO[t.Any]:
+        """Open a file relative to :attr:`instance_path`.
+
+        Unlike :meth:`open_resource`, the instance folder holds files of one
+        deployment (a database, local config), so any mode is allowed,
+        writing included.
+
+        :param resource: the file's path below the instance folder.
+        :param mode: as for :func:`open`.
+        :param encoding: the text encoding in a text mode; ignored in a
+            binary one.
+        """
+        path = os.path.join(self.instance_path, resource)
+        if "b" in mode:
+            return open(path, mode)  # noqa: SIM115
+        return open(path, mode, encoding=encoding)  # noqa: SIM115
+
     @setupmethod
     def teardown_appcontext(self, f: F) -> F:
         """Run ``f(exc)`` when each app context ends (after every request and
@@ -952,15 +971,6 @@ class Erlen(Scaffold):
         if headers:
             rv.headers.update(headers)
         return t.cast(Response, rv)
-
-    def send_static_file(self, filename: str) -> Response:
-        """The view of the ``static`` endpoint: a file from
-        :attr:`static_folder`."""
-        if self.static_folder is None:
-            raise RuntimeError("'static_folder' must be set to serve static_files.")
-        from .helpers import send_from_directory
-
-        return send_from_directory(self.static_folder, filename)
 
     # -- errors ---------------------------------------------------------------
 

@@ -23,7 +23,6 @@ if t.TYPE_CHECKING:
     from jinja2 import BaseLoader
 
     from .app import Erlen
-    from .wrappers import Response
 
 __all__ = ["Blueprint", "BlueprintSetupState"]
 
@@ -246,17 +245,6 @@ class Blueprint(Scaffold):
         from .templating import template_loader
 
         return template_loader(self)
-
-    def send_static_file(self, filename: str) -> Response:
-        """The view of the blueprint's ``static`` endpoint: a file from its
-        :attr:`static_folder`."""
-        if self.static_folder is None:
-            raise RuntimeError(
-                f"The blueprint {self.name!r} has no static_folder to serve files from."
-            )
-        from .helpers import send_from_directory
-
-        return send_from_directory(self.static_folder, filename)
 
     # -- recording ------------------------------------------------------------
 

@@ -17,13 +17,14 @@ import io
 import mimetypes
 import os
 import stat
+import threading
 import time
 import typing as t
 import unicodedata
 import zlib
 from collections.abc import Callable
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from urllib.parse import quote
 
 from werkzeug.http import (
@@ -66,8 +67,14 @@ _MAX_DIGITS = 18
 _HUGE: t.Final[int] = 10**_MAX_DIGITS
 
 # os.open flags for a file from a URL: never block on a FIFO planted in the
-# folder (it is then refused as not a regular file), binary on Windows.
-_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+# folder (it is then refused as not a regular file); refuse a last component
+# that became a symlink after the path was resolved; binary on Windows.
+_OPEN_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_BINARY", 0)
+)
 # Errors that mean "there is no such file here": a 404, not a 500.
 _MISSING_ERRNOS = frozenset(
     {errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.ELOOP, errno.ENAMETOOLONG}
@@ -103,31 +110,40 @@ class FileBody:
         self.block_size = block_size
         self._position: int | None = None
         self._closed = False
+        self._lock = threading.Lock()
 
     def __iter__(self) -> FileBody:
         return self
 
     def __next__(self) -> bytes:
-        if self._closed:
-            raise StopIteration
-        if self._position is None:
-            # Seek lazily: the first read happens where blocks are read (a
-            # worker thread under ASGI), not in the view.
-            self._position = 0
-            if self.start:
-                self.file.seek(self.start, os.SEEK_CUR)
-        size = self.block_size
-        if self.length is not None:
-            size = min(size, self.length - self._position)
-        chunk = self.file.read(size) if size > 0 else b""
-        if not chunk:
-            self.close()
-            raise StopIteration
-        self._position += len(chunk)
-        return chunk
+        # The lock makes close() wait for a read in progress: under ASGI a
+        # client that goes away has the response closed in one worker thread
+        # while another may still be reading a block.
+        with self._lock:
+            if self._closed:
+                raise StopIteration
+            if self._position is None:
+                # Seek lazily: the first read happens where blocks are read
+                # (a worker thread under ASGI), not in the view.
+                self._position = 0
+                if self.start:
+                    self.file.seek(self.start, os.SEEK_CUR)
+            size = self.block_size
+            if self.length is not None:
+                size = min(size, self.length - self._position)
+            chunk = self.file.read(size) if size > 0 else b""
+            if not chunk:
+                self._close()
+                raise StopIteration
+            self._position += len(chunk)
+            return chunk
 
     def close(self) -> None:
-        """Close the file (idempotent)."""
+        """Close the file (idempotent, thread-safe)."""
+        with self._lock:
+            self._close()
+
+    def _close(self) -> None:
         if not self._closed:
             self._closed = True
             self.file.close()
@@ -206,11 +222,8 @@ def send_file(
     if isinstance(path_or_file, str | os.PathLike):
         path = os.path.join(app.root_path, os.fspath(path_or_file))
         file: t.IO[bytes] = open(path, "rb")  # noqa: SIM115 - closed by the body
-        try:
+        with _closed_on_error(file):
             info = os.fstat(file.fileno())
-        except BaseException:
-            file.close()
-            raise
         return _file_response(
             app,
             file,
@@ -529,10 +542,11 @@ def make_conditional(
 
     else:
         method = request.method
-        request_headers = request.headers
+        # PERF: one header's value without building request.headers.
+        raw_header = request._header
 
         def header(name: str) -> str | None:
-            return request_headers.get(name)
+            return raw_header(name.lower())
 
     if method not in ("GET", "HEAD"):
         return response
@@ -601,11 +615,8 @@ def make_conditional(
 
 def _second(value: datetime | None) -> datetime | None:
     """HTTP dates have one-second precision: compare at that precision."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.replace(microsecond=0)
+    # werkzeug's parse_date gives aware UTC datetimes.
+    return None if value is None else value.replace(microsecond=0)
 
 
 def _if_range_holds(
@@ -624,8 +635,7 @@ def _if_range_holds(
 
 
 class _Unsatisfiable:
-    def __repr__(self) -> str:
-        return "UNSATISFIABLE"
+    """The type of :data:`_UNSATISFIABLE`."""
 
 
 #: :func:`parse_byte_range`'s answer for a range that starts past the end.

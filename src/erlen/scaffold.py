@@ -164,6 +164,31 @@ class Scaffold:
             value = value.rstrip("/")
         self._static_url_path = value
 
+    def get_send_file_max_age(self, filename: str | None) -> int | None:
+        """Seconds browsers may cache a file sent by :func:`~erlen.send_file`
+        (the default of its ``max_age``): ``SEND_FILE_MAX_AGE_DEFAULT``.
+        ``None``, the default, sends ``Cache-Control: no-cache``.  Override
+        to choose by file name.
+
+        :param filename: the file being sent, or ``None`` for a file object.
+        """
+        from .files import config_max_age
+
+        return config_max_age(filename)
+
+    def send_static_file(self, filename: str) -> Response:
+        """The view of the ``static`` endpoint: a file from
+        :attr:`static_folder` (a path leaving it is a 404)."""
+        if self.static_folder is None:
+            raise RuntimeError(
+                f"{self!r} has no static_folder to serve static files from."
+            )
+        from .files import send_from_directory
+
+        return send_from_directory(
+            self.static_folder, filename, max_age=self.get_send_file_max_age(filename)
+        )
+
     def open_resource(
         self, resource: str, mode: str = "rb", encoding: str | None = None
     ) -> t.IO[t.Any]:
