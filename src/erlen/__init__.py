@@ -19,7 +19,7 @@ from .ctx import (
     has_request_context,
 )
 from .exceptions import abort
-from .globals import current_app, g, request, session
+from .globals import current_app, g, request, session, websocket
 from .helpers import (
     flash,
     get_flashed_messages,
@@ -46,7 +46,9 @@ from .signals import (
 from .templating import (
     get_template_attribute,
     render_template,
+    render_template_async,
     render_template_string,
+    render_template_string_async,
     stream_template,
     stream_template_string,
 )
@@ -88,7 +90,9 @@ __all__ = [
     "make_response",
     "redirect",
     "render_template",
+    "render_template_async",
     "render_template_string",
+    "render_template_string_async",
     "request",
     "send_file",
     "send_from_directory",
@@ -97,4 +101,5 @@ __all__ = [
     "stream_template_string",
     "stream_with_context",
     "url_for",
+    "websocket",
 ]

@@ -312,6 +312,7 @@ class Erlen(Scaffold):
                 )
             endpoint = view_func.__name__
         options["endpoint"] = endpoint
+        stream_body = bool(options.pop("stream_body", False))
         methods = options.pop("methods", None)
         if methods is None:
             methods = getattr(view_func, "methods", None) or ("GET",)
@@ -339,6 +340,7 @@ class Erlen(Scaffold):
             provide_automatic_options=provide_automatic_options,
             **options,
         )
+        rule_obj.stream_body = stream_body
         self.url_map.add(rule_obj)
         if view_func is not None:
             old = self.view_functions.get(endpoint)
@@ -1096,10 +1098,7 @@ class Erlen(Scaffold):
     # -- signals --------------------------------------------------------------
 
     def _signal(self, name: str, sender: t.Any, **kwargs: t.Any) -> None:
-        signal = getattr(signals, name)
-        # PERF: skip blinker's send machinery when nobody listens.
-        if signal.receivers:
-            signal.send(sender, _async_wrapper=None, **kwargs)
+        signals.send(getattr(signals, name), sender, **kwargs)
 
     # -- serving --------------------------------------------------------------
 

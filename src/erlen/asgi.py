@@ -46,6 +46,89 @@ class _TooLarge(io.RawIOBase):
         raise exc.RequestEntityTooLarge()
 
 
+class RequestBodyStream(io.RawIOBase):
+    """``request.stream`` of a ``stream_body=True`` route under ASGI: the
+    body as it arrives, never held whole::
+
+        @app.post("/upload", stream_body=True)
+        async def upload():
+            async for chunk in request.stream:
+                ...
+
+    ``request.max_content_length`` is checked as chunks arrive (a declared
+    ``Content-Length`` over it is refused before reading), so a view may
+    raise the limit for this request.  From a ``def`` view (in a pool
+    thread) ``request.stream.read()`` works too.
+    """
+
+    def __init__(
+        self, request: Request, receive: Receive, loop: asyncio.AbstractEventLoop
+    ) -> None:
+        self._request = request
+        self._receive = receive
+        self._loop = loop
+        self._size = 0
+        self._done = False
+        self._buffer = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def __aiter__(self) -> RequestBodyStream:
+        return self
+
+    async def __anext__(self) -> bytes:
+        chunk = await self._next_chunk()
+        if chunk is None:
+            raise StopAsyncIteration
+        return chunk
+
+    async def _next_chunk(self) -> bytes | None:
+        request = self._request
+        limit = request.max_content_length
+        if self._size == 0 and limit is not None:
+            declared = request.content_length
+            if declared is not None and declared > limit:
+                raise exc.RequestEntityTooLarge()
+        while not self._done:
+            message = await self._receive()
+            if message["type"] == "http.disconnect":
+                self._done = True
+                raise exc.BadRequest(
+                    "The client disconnected before sending the whole body."
+                )
+            self._done = not message.get("more_body", False)
+            chunk: bytes = message.get("body", b"")
+            if chunk:
+                self._size += len(chunk)
+                if limit is not None and self._size > limit:
+                    raise exc.RequestEntityTooLarge()
+                return chunk
+        return None
+
+    def readinto(self, buffer: t.Any) -> int:
+        if not self._buffer:
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:
+                pass
+            else:
+                raise RuntimeError(
+                    "request.stream of a stream_body route cannot be read with"
+                    " read() on the event loop; use 'async for chunk in"
+                    " request.stream' in an async def view."
+                )
+            future = asyncio.run_coroutine_threadsafe(self._next_chunk(), self._loop)
+            chunk = future.result()
+            if chunk is None:
+                return 0
+            self._buffer = chunk
+        n = min(len(buffer), len(self._buffer))
+        buffer[:n] = self._buffer[:n]
+        self._buffer = self._buffer[n:]
+        return n
+
+
 class _DisconnectWatcher:
     """Notices the client going away once the body was received, by reading
     ``receive()`` in a task started on first need (a streamed response, or
@@ -166,7 +249,7 @@ class ASGIApp:
 
     async def websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Run one websocket connection through the websocket pipeline."""
-        from .websocket import WebSocket
+        from .websockets import WebSocket
 
         app = self.app
         message = await receive()
@@ -215,9 +298,18 @@ class ASGIApp:
         """Run one HTTP request through the pipeline."""
         app = self.app
         request = self._request(scope, scope["method"])
-        request._input, request._input_terminated = await self._receive_body(
-            request.max_content_length, request.content_length, receive
-        )
+        # Matching first tells whether the route streams its body.
+        app.match_request(request)
+        rule = request.url_rule
+        if rule is not None and rule.stream_body:
+            stream = RequestBodyStream(request, receive, asyncio.get_running_loop())
+            request.__dict__["stream"] = stream
+            request._input = t.cast(t.BinaryIO, stream)
+            request._input_terminated = True
+        else:
+            request._input, request._input_terminated = await self._receive_body(
+                request.max_content_length, request.content_length, receive
+            )
         watcher = _DisconnectWatcher(receive)
         request._disconnect_probe = watcher.is_disconnected
         ctx = app.make_request_context(request)

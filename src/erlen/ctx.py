@@ -18,7 +18,7 @@ from .globals import _cv_app, _cv_request
 if t.TYPE_CHECKING:
     from .app import Erlen
     from .sessions import SessionMixin
-    from .websocket import WebSocket
+    from .websockets import WebSocket
     from .wrappers import Request, Response
 
 __all__ = [

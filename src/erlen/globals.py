@@ -15,7 +15,7 @@ if t.TYPE_CHECKING:
     from .app import Erlen
     from .ctx import AppContext, RequestContext, _AppCtxGlobals
     from .sessions import SessionMixin
-    from .websocket import WebSocket
+    from .websockets import WebSocket
     from .wrappers import Request
 
 __all__ = ["current_app", "g", "request", "session", "websocket"]

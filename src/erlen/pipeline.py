@@ -61,8 +61,9 @@ async def full_dispatch(app: Erlen, ctx: RequestContext, run: Runner) -> Respons
     app._got_first_request = True
     request = ctx.request
     try:
+        if request.url_rule is None and request.routing_exception is None:
+            app.match_request(request)  # the ASGI driver may have done it
         app._signal("request_started", app)
-        app.match_request(request)
         rv = await preprocess(app, ctx, run)
         if rv is None:
             rv = await dispatch(app, ctx, run)
@@ -155,11 +156,11 @@ async def teardown(
     its own app context (as in Flask): an app context the caller pushed
     around the request ends later, with its own teardown.
     """
-    app._signal("request_tearing_down", app, exc=error)
     request = ctx.request
     for name in (*request.blueprints, None):
         for func in reversed(app.teardown_request_funcs.get(name, ())):
             await _run_teardown(app, run, func, error)
+    app._signal("request_tearing_down", app, exc=error)
     pushed = ctx._tokens[-1][1] if ctx._tokens else None
     if app_context and pushed is not None and len(pushed._tokens) == 1:
         await app._teardown_appcontext(error, run)
@@ -232,7 +233,7 @@ async def handle_websocket(app: Erlen, ctx: RequestContext, run: Runner) -> None
     exception closes the connection with 1011 and is logged (and propagated
     in testing, like any view's).
     """
-    from .websocket import CLOSED, WebSocketDisconnect
+    from .websockets import CLOSED, WebSocketDisconnect
 
     ws = ctx.websocket
     assert ws is not None  # the ASGI driver sets it for websocket scopes

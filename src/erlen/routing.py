@@ -688,6 +688,11 @@ class Rule:
         rule then accepts ``OPTIONS``.
     """
 
+    #: Set by the app for routes registered with ``stream_body=True``: under
+    #: ASGI the body is not received before the view, which reads it with
+    #: ``async for chunk in request.stream``.
+    stream_body = False
+
     def __init__(
         self,
         string: str,

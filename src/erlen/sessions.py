@@ -577,6 +577,9 @@ class SecureCookieSessionInterface(SessionInterface):
     serializer = session_json_serializer
     session_class = SecureCookieSession
 
+    #: The serializer last built, with what it was built from.
+    _cached_serializer: tuple[tuple[t.Any, ...], URLSafeTimedSerializer] | None = None
+
     def get_signing_serializer(self, app: Erlen) -> URLSafeTimedSerializer | None:
         """The itsdangerous serializer, or ``None`` without a secret key.
 
@@ -585,11 +588,24 @@ class SecureCookieSessionInterface(SessionInterface):
         secret_key = app.secret_key
         if not secret_key:
             return None
+        fallbacks = tuple(app.config["SECRET_KEY_FALLBACKS"] or ())
+        # PERF: building a serializer costs ~25 us (itsdangerous serializes
+        # a probe value); it keeps no per-use state, so one is reused while
+        # the keys and settings stay the same.
+        settings = (
+            secret_key,
+            fallbacks,
+            self.salt,
+            self.key_derivation,
+            self.digest_method,
+            self.serializer,
+        )
+        cached = self._cached_serializer
+        if cached is not None and cached[0] == settings:
+            return cached[1]
         # itsdangerous verifies with every key and signs with the last one.
-        keys: list[str | bytes] = [*(app.config["SECRET_KEY_FALLBACKS"] or ())]
-        keys.append(secret_key)
-        return URLSafeTimedSerializer(
-            keys,  # type: ignore[arg-type]
+        signer = URLSafeTimedSerializer(
+            [*fallbacks, secret_key],
             salt=self.salt,
             serializer=self.serializer,
             signer_kwargs={
@@ -597,6 +613,8 @@ class SecureCookieSessionInterface(SessionInterface):
                 "digest_method": self.digest_method,
             },
         )
+        self._cached_serializer = (settings, signer)
+        return signer
 
     def open_session(self, app: Erlen, request: Request) -> SecureCookieSession | None:
         """The session from the cookie.  A missing, expired, tampered with or

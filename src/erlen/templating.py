@@ -31,7 +31,9 @@ __all__ = [
     "Environment",
     "get_template_attribute",
     "render_template",
+    "render_template_async",
     "render_template_string",
+    "render_template_string_async",
     "stream_template",
     "stream_template_string",
 ]
@@ -238,6 +240,35 @@ def render_template(
     app: Erlen = current_app._get_current_object()  # type: ignore[attr-defined]
     template = app.jinja_env.get_or_select_template(template_name_or_list)
     return _render(app, template, context)
+
+
+async def render_template_async(
+    template_name_or_list: str | Template | list[str | Template],
+    **context: t.Any,
+) -> str:
+    """:func:`render_template` for ``async def`` views: the rendering runs
+    in the app's thread pool (with the current context), so a large template
+    does not block the event loop::
+
+        @app.get("/")
+        async def index():
+            posts = await load_posts()
+            return await render_template_async("index.html", posts=posts)
+    """
+    from .concurrency import AsyncRunner
+
+    app: Erlen = current_app._get_current_object()  # type: ignore[attr-defined]
+    runner = AsyncRunner(app._get_executor())
+    return await runner.in_thread(render_template, template_name_or_list, **context)
+
+
+async def render_template_string_async(source: str, **context: t.Any) -> str:
+    """:func:`render_template_string` rendered in the app's thread pool."""
+    from .concurrency import AsyncRunner
+
+    app: Erlen = current_app._get_current_object()  # type: ignore[attr-defined]
+    runner = AsyncRunner(app._get_executor())
+    return await runner.in_thread(render_template_string, source, **context)
 
 
 def render_template_string(source: str, **context: t.Any) -> str:

@@ -890,7 +890,7 @@ class WebSocketTestSession:
             assert ws.receive_json() == {"echo": "hello"}
 
     The app runs on an event loop in a background thread.  A close from the
-    server raises :class:`~erlen.websocket.WebSocketDisconnect` in
+    server raises :class:`~erlen.websockets.WebSocketDisconnect` in
     ``receive``; an exception in the handler is re-raised when the block
     ends.
     """
@@ -1011,10 +1011,10 @@ class WebSocketTestSession:
     def receive(self) -> str | bytes:
         """The app's next message.
 
-        :raises erlen.websocket.WebSocketDisconnect: the app closed the
+        :raises erlen.websockets.WebSocketDisconnect: the app closed the
             connection (``.code`` is the close code).
         """
-        from .websocket import WebSocketDisconnect
+        from .websockets import WebSocketDisconnect
 
         message = self._next()
         kind = message["type"]
