@@ -1,0 +1,1 @@
+"""Erlen's benchmark harness; see bench/README.md.  Run with ``make bench``."""
