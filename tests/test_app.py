@@ -20,6 +20,7 @@ import pytest
 
 import erlen
 from erlen import Erlen
+from erlen.security import DEFAULT_SECURITY_HEADERS
 from erlen.testing import ErlenClient
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -29,6 +30,10 @@ Setup = Callable[[t.Any], None]
 
 def _headers(response: t.Any) -> dict[str, str]:
     headers = {k.lower(): v for k, v in response.headers.items()}
+    # Erlen's default security headers, which Flask does not send (tested in
+    # test_security_defaults.py).
+    for name in DEFAULT_SECURITY_HEADERS:
+        headers.pop(name.lower(), None)
     if "allow" in headers:
         # Flask's order follows a set's (random per process); Erlen sorts.
         headers["allow"] = ", ".join(sorted(headers["allow"].split(", ")))
@@ -171,15 +176,27 @@ def test_static_host_requires_host_matching() -> None:
         cls("x", host_matching=True, static_folder=None)
 
 
+#: Flask keys whose Erlen default is deliberately safer (docs/security.md).
+SAFER_DEFAULTS = {
+    "SESSION_COOKIE_SECURE": (False, None),  # None: Secure on HTTPS requests
+    "SESSION_COOKIE_SAMESITE": (None, "Lax"),
+    "MAX_CONTENT_LENGTH": (None, 16 * 1024 * 1024),
+}
+
+
 def test_default_config_has_every_flask_key() -> None:
     theirs = flask.Flask.default_config
     ours = Erlen.default_config
     missing = sorted(set(theirs) - set(ours))
     assert not missing
-    assert {k: ours[k] for k in theirs} == dict(theirs)
+    # Flask's values, except the safer defaults, which are exactly these.
+    for key, (flask_value, erlen_value) in SAFER_DEFAULTS.items():
+        assert (theirs[key], ours[key]) == (flask_value, erlen_value), key
+    same = [k for k in theirs if k not in SAFER_DEFAULTS]
+    assert {k: ours[k] for k in same} == {k: theirs[k] for k in same}
     app = Erlen("x")
-    assert {k: app.config[k] for k in theirs if k != "DEBUG"} == {
-        k: v for k, v in theirs.items() if k != "DEBUG"
+    assert {k: app.config[k] for k in same if k != "DEBUG"} == {
+        k: theirs[k] for k in same if k != "DEBUG"
     }
 
 
@@ -202,9 +219,23 @@ def test_config_attributes_mirror_config() -> None:
         "SYNC_THREAD_POOL_SIZE",
         "WEBSOCKET_MAX_MESSAGE_SIZE",
         "BACKGROUND_TASK_SHUTDOWN_TIMEOUT",
+        "MAX_FORM_FIELDS",
+        "MAX_HEADER_COUNT",
+        "MAX_HEADER_SIZE",
+        "CROSS_ORIGIN_PROTECTION",
+        "TRUSTED_ORIGINS",
+        "PROXY_FIX",
+        "SECURITY_HEADERS",
+        "HSTS_MAX_AGE",
+        "HSTS_INCLUDE_SUBDOMAINS",
+        "HSTS_PRELOAD",
     }
-    shared = {k: v for k, v in ours.config.items() if k not in erlen_only}
-    assert shared == dict(theirs.config)
+    shared = {
+        k: v
+        for k, v in ours.config.items()
+        if k not in erlen_only and k not in SAFER_DEFAULTS
+    }
+    assert shared == {k: v for k, v in theirs.config.items() if k not in SAFER_DEFAULTS}
 
 
 @pytest.mark.parametrize(

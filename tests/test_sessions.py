@@ -283,12 +283,16 @@ def test_default_cookie_attributes_match_flask(
 ) -> None:
     ours = client.get("/set", query_string={"user": "ann"})
     theirs = flask_client.get("/set", query_string={"user": "ann"})
-    assert set_cookie_attrs(ours.headers["Set-Cookie"]) == set_cookie_attrs(
-        theirs.headers["Set-Cookie"]
-    )
+    # Flask's attributes plus SameSite=Lax, Erlen's safer default
+    # (SESSION_COOKIE_SAMESITE; Secure is automatic, and this is plain HTTP).
+    assert set_cookie_attrs(ours.headers["Set-Cookie"]) == {
+        **set_cookie_attrs(theirs.headers["Set-Cookie"]),
+        "samesite": "Lax",
+    }
     assert set_cookie_attrs(ours.headers["Set-Cookie"]) == {
         "httponly": "",
         "path": "/",
+        "samesite": "Lax",
     }
     assert ours.headers["Vary"] == theirs.headers["Vary"] == "Cookie"
 
@@ -313,7 +317,8 @@ def test_cookie_config_matches_flask(
     app: Erlen, make_client: MakeClient, config: dict[str, t.Any]
 ) -> None:
     app.config.update(config)
-    flask_app = make_flask(**config)
+    # Flask given Erlen's safer SameSite default, so the rest is compared.
+    flask_app = make_flask(**{"SESSION_COOKIE_SAMESITE": "Lax", **config})
     kw: dict[str, t.Any] = {"query_string": {"user": "ann"}}
     ours = make_client(app).get("/set", **kw)
     theirs = flask_app.test_client().get("/set", **kw)
@@ -915,8 +920,10 @@ def test_interface_defaults(app: Erlen) -> None:
     assert si.get_cookie_domain(app) is None
     assert si.get_cookie_path(app) == "/"
     assert si.get_cookie_httponly(app) is True
+    # Erlen's safer defaults: Secure follows the request's scheme (no
+    # request here: not secure), SameSite is Lax.
     assert si.get_cookie_secure(app) is False
-    assert si.get_cookie_samesite(app) is None
+    assert si.get_cookie_samesite(app) == "Lax"
     assert si.get_cookie_partitioned(app) is False
     s = SecureCookieSession()
     assert si.get_expiration_time(app, s) is None

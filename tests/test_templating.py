@@ -26,6 +26,7 @@ import pytest
 
 import erlen
 from erlen import Erlen
+from erlen.security import DEFAULT_SECURITY_HEADERS
 from erlen.testing import ErlenClient
 
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "apps", "templating")
@@ -64,6 +65,10 @@ Setup = Callable[[t.Any, SimpleNamespace], None]
 
 def _headers(response: t.Any) -> dict[str, str]:
     headers = {k.lower(): v for k, v in response.headers.items()}
+    # Erlen's default security headers, which Flask does not send (tested in
+    # test_security_defaults.py).
+    for name in DEFAULT_SECURITY_HEADERS:
+        headers.pop(name.lower(), None)
     if "set-cookie" in headers:
         # A signed session cookie holds a timestamp: compare its attributes.
         name, _, rest = headers["set-cookie"].partition("=")
@@ -79,6 +84,8 @@ class Pair:
     ) -> None:
         self.flask_app = flask.Flask("tmpl_app", root_path=root)
         self.erlen_app = Erlen("tmpl_app", root_path=root)
+        # Flask gets Erlen's safer SameSite default so cookies compare.
+        self.flask_app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
         for app, ns in ((self.flask_app, FLASK), (self.erlen_app, ERLEN)):
             app.config.update(SECRET_KEY="test key", **config)
             setup(app, ns)

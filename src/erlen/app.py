@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import sys
@@ -22,6 +23,7 @@ from .globals import _cv_request
 from .json import DefaultJSONProvider, JSONProvider
 from .routing import BuildError, Map, Rule
 from .scaffold import Scaffold, find_instance_path, setupmethod
+from .security import _escape, add_security_headers, check_cross_origin, csrf_token
 from .wrappers import Request, Response
 
 if t.TYPE_CHECKING:
@@ -38,7 +40,8 @@ __all__ = ["Erlen"]
 F = t.TypeVar("F", bound=t.Callable[..., t.Any])
 
 #: Every configuration key with its default; Flask's keys and values, plus
-#: Erlen's own at the end.
+#: Erlen's own at the end.  Where a value differs from Flask's, it is a
+#: safer default (see the "Security" page of the docs).
 DEFAULT_CONFIG: dict[str, t.Any] = {
     "DEBUG": None,
     "TESTING": False,
@@ -54,11 +57,14 @@ DEFAULT_CONFIG: dict[str, t.Any] = {
     "SESSION_COOKIE_DOMAIN": None,
     "SESSION_COOKIE_PATH": None,
     "SESSION_COOKIE_HTTPONLY": True,
-    "SESSION_COOKIE_SECURE": False,
+    # Erlen: None (Flask: False) sets Secure when the request is HTTPS.
+    "SESSION_COOKIE_SECURE": None,
     "SESSION_COOKIE_PARTITIONED": False,
-    "SESSION_COOKIE_SAMESITE": None,
+    # Erlen: "Lax" (Flask: None, no SameSite attribute).
+    "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_REFRESH_EACH_REQUEST": True,
-    "MAX_CONTENT_LENGTH": None,
+    # Erlen: 16 MiB (Flask: None, no limit).
+    "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
     "MAX_FORM_MEMORY_SIZE": 500_000,
     "MAX_FORM_PARTS": 1_000,
     "SEND_FILE_MAX_AGE_DEFAULT": None,
@@ -76,7 +82,34 @@ DEFAULT_CONFIG: dict[str, t.Any] = {
     "WEBSOCKET_MAX_MESSAGE_SIZE": 1024 * 1024,
     # Erlen: seconds to wait at shutdown for background tasks to finish.
     "BACKGROUND_TASK_SHUTDOWN_TIMEOUT": 5.0,
+    # Erlen: the most fields in the query string or a urlencoded body
+    # (multipart: MAX_FORM_PARTS); more is a 413.  None for no limit.
+    "MAX_FORM_FIELDS": 1_000,
+    # Erlen: the most request header fields, and their total size in bytes
+    # (names and values); more is a 431.  None for no limit.
+    "MAX_HEADER_COUNT": 100,
+    "MAX_HEADER_SIZE": 64 * 1024,
+    # Erlen: refuse unsafe requests (POST, PUT, PATCH, DELETE...) and
+    # websocket handshakes coming from other sites, with a 403.
+    "CROSS_ORIGIN_PROTECTION": True,
+    # Erlen: origins ("https://app.example.com", "https://*.example.com")
+    # whose requests cross-origin protection lets through.
+    "TRUSTED_ORIGINS": [],
+    # Erlen: hop counts of the proxies that set X-Forwarded-* headers, e.g.
+    # {"x_for": 1, "x_proto": 1}; None ignores those headers.
+    "PROXY_FIX": None,
+    # Erlen: headers added to every response; merged over
+    # erlen.security.DEFAULT_SECURITY_HEADERS, a None value removes one.
+    "SECURITY_HEADERS": {},
+    # Erlen: Strict-Transport-Security on HTTPS responses: max-age in
+    # seconds (None: no header), includeSubDomains, preload.
+    "HSTS_MAX_AGE": None,
+    "HSTS_INCLUDE_SUBDOMAINS": False,
+    "HSTS_PRELOAD": False,
 }
+
+#: Added to ``TRUSTED_HOSTS`` in debug mode, for the development server.
+_DEBUG_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 
 
 class Erlen(Scaffold):
@@ -192,7 +225,15 @@ class Erlen(Scaffold):
         self.after_serving_funcs: list[t.Callable[[], t.Any]] = []
         self._serving = False
         self._serving_lock = Lock()
+        self._wsgi_startup_lock = Lock()
+        self._starting = False
         self._background_tasks: set[asyncio.Task[t.Any]] = set()
+        # Settings derived from the config on first use, each kept with the
+        # config values it was derived from (see erlen.security).
+        self._trusted_hosts_cache: tuple[t.Any, t.Any] | None = None
+        self._trusted_origins_cache: tuple[t.Any, t.Any] | None = None
+        self._security_headers_cache: t.Any = None
+        self._csrf_serializer_cache: tuple[t.Any, t.Any] | None = None
 
         if self.has_static_folder:
             if bool(static_host) != host_matching:
@@ -226,7 +267,12 @@ class Erlen(Scaffold):
         from .helpers import get_debug_flag
 
         root_path = self.instance_path if instance_relative else self.root_path
-        defaults = dict(self.default_config)
+        # Copies of the list and dict values, so changing one app's
+        # TRUSTED_ORIGINS or SECURITY_HEADERS in place changes no other's.
+        defaults = {
+            k: v.copy() if isinstance(v, list | dict) else v
+            for k, v in self.default_config.items()
+        }
         defaults["DEBUG"] = get_debug_flag()
         return self.config_class(root_path, defaults)
 
@@ -395,22 +441,28 @@ class Erlen(Scaffold):
 
     async def _startup(self, run: Runner) -> None:
         with self._serving_lock:
-            if self._serving:
+            if self._serving or self._starting:
                 return
-            self._serving = True
+            self._starting = True
         try:
             with self.app_context():
                 for func in self.before_serving_funcs:
                     await run(func)
-        except BaseException:
-            self._serving = False
-            raise
+            # Only now: a WSGI request that sees it may be served.
+            self._serving = True
+        finally:
+            self._starting = False
 
     def _ensure_started(self) -> None:
         """Under WSGI: run the ``before_serving`` functions before the first
         request."""
-        if not self._serving and self.before_serving_funcs:
-            drive(self._startup(run_inline))
+        if self._serving or not self.before_serving_funcs:
+            return
+        # Held while the functions run: concurrent first requests wait for
+        # them instead of being served before startup has finished.
+        with self._wsgi_startup_lock:
+            if not self._serving:
+                drive(self._startup(run_inline))
 
     async def _shutdown(self, run: Runner) -> None:
         tasks = set(self._background_tasks)
@@ -420,6 +472,10 @@ class Erlen(Scaffold):
             )
             for task in pending:
                 task.cancel()
+            if pending:
+                # Let the cancelled tasks run their cleanup before the
+                # after_serving functions close what they use.
+                await asyncio.wait(pending)
         with self.app_context():
             for func in self.after_serving_funcs:
                 await run(func)
@@ -530,7 +586,7 @@ class Erlen(Scaffold):
         and string templates, reloading per :attr:`templates_auto_reload`,
         the globals every template sees (``url_for``,
         ``get_flashed_messages``, ``config``, ``request``, ``session``,
-        ``g``) and the HTML-safe ``|tojson`` filter."""
+        ``g``, ``csrf_token``) and the HTML-safe ``|tojson`` filter."""
         from .globals import g, request, session
         from .helpers import get_flashed_messages
         from .templating import Environment, select_autoescape, tojson_filter
@@ -545,6 +601,7 @@ class Erlen(Scaffold):
             request=request,
             session=session,
             g=g,
+            csrf_token=csrf_token,
         )
         env.filters["tojson"] = tojson_filter
         env.policies["json.dumps_function"] = self.json.dumps
@@ -752,12 +809,39 @@ class Erlen(Scaffold):
         """Match ``request`` to a rule, setting ``url_rule`` and ``view_args``,
         or ``routing_exception`` (raised when the view would be called).
 
-        A host not in ``TRUSTED_HOSTS`` (when set) is a 400 ``SecurityError``.
+        Before matching, and refused before any hook or view runs (the
+        error handlers still run):
+
+        - more header fields than ``MAX_HEADER_COUNT``, or more bytes than
+          ``MAX_HEADER_SIZE``: 431;
+        - a host not in ``TRUSTED_HOSTS`` (when set; in debug mode
+          ``localhost``, ``127.0.0.1`` and ``[::1]`` too): 400
+          ``SecurityError``;
+        - after matching, an unsafe request or websocket handshake from
+          another site (``CROSS_ORIGIN_PROTECTION``): 403.
         """
-        trusted = self.config["TRUSTED_HOSTS"]
-        if trusted and not _host_is_trusted(request.host, trusted):
-            request.routing_exception = exc.SecurityError(
-                f"Host {request.host!r} is not trusted."
+        config = self.config
+        max_count = config["MAX_HEADER_COUNT"]
+        max_size = config["MAX_HEADER_SIZE"]
+        if max_count is not None or max_size is not None:
+            count, size = request._header_count_and_size()
+            if (max_count is not None and count > max_count) or (
+                max_size is not None and size > max_size
+            ):
+                _reject(
+                    request,
+                    exc.RequestHeaderFieldsTooLarge(
+                        f"The request has {count} header fields of {size} bytes"
+                        f" in all; the limits are {max_count} fields and"
+                        f" {max_size} bytes."
+                    ),
+                )
+                return
+        trusted = config["TRUSTED_HOSTS"]
+        if trusted and not self._host_is_trusted(request.host, trusted):
+            _reject(
+                request,
+                exc.SecurityError(f"Host {_escape(request.host)!r} is not trusted."),
             )
             return
         try:
@@ -782,6 +866,28 @@ class Erlen(Scaffold):
         else:
             request.url_rule = rule
             request.view_args = args
+            if (request.method not in _SAFE_METHODS or request.is_websocket) and config[
+                "CROSS_ORIGIN_PROTECTION"
+            ]:
+                if check_cross_origin(self, request) is not None:
+                    _reject(
+                        request,
+                        exc.Forbidden(
+                            "Cross-origin request refused: it came from a page"
+                            " on another site."
+                        ),
+                    )
+
+    def _host_is_trusted(self, host: str, trusted: t.Any) -> bool:
+        """Whether ``host`` is one of ``trusted`` (``TRUSTED_HOSTS``), plus
+        the loopback names in debug mode."""
+        key = ((trusted,) if isinstance(trusted, str) else tuple(trusted), self.debug)
+        cached = self._trusted_hosts_cache
+        if cached is None or cached[0] != key:
+            # PERF: the names are normalized once, not per request.
+            refs = list(key[0]) + (list(_DEBUG_HOSTS) if key[1] else [])
+            cached = self._trusted_hosts_cache = (key, _normalize_hosts(refs))
+        return _host_matches(host, cached[1])
 
     def make_default_options_response(self, request: Request) -> Response:
         """The automatic ``OPTIONS`` response: an ``Allow`` header listing the
@@ -887,6 +993,13 @@ class Erlen(Scaffold):
             host = f"{where}.{current_host}" if where else current_host
             external = where != current
         rv = f"{quote(root, safe='/%')}{path}"
+        if _scheme is None:
+            # A websocket's URL is ws:// or wss://, a page's http(s)://,
+            # whichever kind of request builds it (as Werkzeug does).
+            if self.url_map.is_websocket_endpoint(endpoint):
+                scheme = {"http": "ws", "https": "wss"}.get(scheme, scheme)
+            else:
+                scheme = {"ws": "http", "wss": "https"}.get(scheme, scheme)
         if _external or external:
             rv = f"{scheme}://{host}{rv}"
         if _anchor is not None:
@@ -1042,15 +1155,21 @@ class Erlen(Scaffold):
         except Exception:
             # The 500 handler itself failed: log it and send the plain 500.
             self.logger.exception("Exception in the 500 error handler")
-            return exc.InternalServerError().get_response(ctx.request)
+            response = exc.InternalServerError().get_response(ctx.request)
+            # Invalid security header settings fail here too; the plain 500
+            # must still go out.
+            with contextlib.suppress(Exception):
+                add_security_headers(self, ctx.request, response)
+            return response
 
     def log_exception(self, request: Request, e: BaseException) -> None:
-        """Log an unhandled exception (with the request's path and method)."""
-        path = request.path.encode("unicode_escape").decode("ascii")
+        """Log an unhandled exception (with the request's path and method,
+        their control characters escaped so a request cannot forge log
+        lines)."""
         self.logger.error(
             "Exception on %s [%s]",
-            path,
-            request.method,
+            _escape(request.path),
+            _escape(request.method),
             exc_info=(type(e), e, e.__traceback__),
         )
 
@@ -1206,26 +1325,52 @@ def _relative_redirect(request: Request, e: exc.RequestRedirect) -> exc.RequestR
     return exc.RequestRedirect(url, e.code or 308)
 
 
-def _host_is_trusted(host: str, trusted: t.Iterable[str]) -> bool:
-    """Whether ``host`` (``name[:port]``) is one of ``trusted``; a name
-    starting with ``.`` also trusts its subdomains.  Ports are ignored."""
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+
+def _reject(request: Request, e: exc.HTTPException) -> None:
+    """Refuse ``request`` with ``e`` before any hook or view runs."""
+    request.routing_exception = e
+    request._rejected = e
+
+
+def _host_name(host: str) -> str:
+    """``host`` (``name[:port]``) without the port, lowercase."""
     if host.startswith("["):  # an IPv6 literal, "[::1]:8000"
-        name = host[: host.find("]") + 1]
-    else:
-        name, _, port = host.rpartition(":")
-        if not name or not port.isdigit():
-            name = host
-    name = name.lower()
+        return host[: host.find("]") + 1].lower()
+    name, _, port = host.rpartition(":")
+    if not name or not port.isdigit():
+        name = host
+    return name.lower()
+
+
+_Hosts = tuple[frozenset[str], tuple[str, ...]]
+
+
+def _normalize_hosts(trusted: t.Iterable[str]) -> _Hosts:
+    """Exact names, and ``.suffix`` names (a leading ``.`` also trusts the
+    subdomains), IDNA-encoded and lowercase, ports dropped."""
+    exact: set[str] = set()
+    suffixes: list[str] = []
     for ref in trusted:
         suffix = ref.startswith(".")
-        ref = ref.removeprefix(".").partition(":")[0]
+        name = _host_name(ref.removeprefix("."))
         try:
-            ref = ref.encode("idna").decode("ascii").lower()
+            name = name.encode("idna").decode("ascii").lower()
         except UnicodeError:
             continue
-        if name == ref or (suffix and name.endswith(f".{ref}")):
-            return True
-    return False
+        if suffix:
+            exact.add(name)
+            suffixes.append(f".{name}")
+        else:
+            exact.add(name)
+    return frozenset(exact), tuple(suffixes)
+
+
+def _host_matches(host: str, refs: _Hosts) -> bool:
+    name = _host_name(host)
+    exact, suffixes = refs
+    return name in exact or (bool(suffixes) and name.endswith(suffixes))
 
 
 def _current_endpoint() -> str | None:

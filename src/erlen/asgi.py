@@ -19,6 +19,7 @@ import typing as t
 from . import exceptions as exc
 from .concurrency import drive, run_async, run_inline
 from .pipeline import handle_request, handle_websocket
+from .proxy import apply_proxy_fix
 from .wrappers import _encode
 
 if t.TYPE_CHECKING:
@@ -241,7 +242,10 @@ class ASGIApp:
             max_content_length=config["MAX_CONTENT_LENGTH"],
             max_form_memory_size=config["MAX_FORM_MEMORY_SIZE"],
             max_form_parts=config["MAX_FORM_PARTS"],
+            max_form_fields=config["MAX_FORM_FIELDS"],
         )
+        if config["PROXY_FIX"] is not None:
+            apply_proxy_fix(request, config["PROXY_FIX"])
         request.scope = scope
         extensions = scope.get("extensions") or {}
         request._preserve_context = extensions.get("erlen.preserve_context")
@@ -301,7 +305,10 @@ class ASGIApp:
         # Matching first tells whether the route streams its body.
         app.match_request(request)
         rule = request.url_rule
-        if rule is not None and rule.stream_body:
+        if request._rejected is not None:
+            # Refused before any user code runs: the body is never needed.
+            request._input, request._input_terminated = io.BytesIO(), True
+        elif rule is not None and rule.stream_body:
             stream = RequestBodyStream(request, receive, asyncio.get_running_loop())
             request.__dict__["stream"] = stream
             request._input = t.cast(t.BinaryIO, stream)
@@ -397,7 +404,17 @@ class ASGIApp:
             iterator = iter(body)
             while True:
                 # A sync generator may block: produce each chunk in a thread.
-                chunk = await runner.in_thread(next, iterator, _sentinel)
+                # That thread cannot be interrupted: when the client leaves
+                # (this task is cancelled), wait for the chunk in progress,
+                # so the generator is not running when the caller closes it.
+                produce = asyncio.ensure_future(
+                    runner.in_thread(next, iterator, _sentinel)
+                )
+                try:
+                    chunk = await asyncio.shield(produce)
+                except asyncio.CancelledError:
+                    await asyncio.wait({produce})
+                    raise
                 if chunk is _sentinel:
                     break
                 await send(

@@ -331,6 +331,14 @@ def copy_current_app_context(f: F) -> F:
             "'copy_current_app_context' can only be used when an app context is active."
         )
     app = ctx.app
+    g = ctx.g
+
+    def copy() -> AppContext:
+        # A context of its own (its tokens belong to the thread or task
+        # that pushes it), sharing this one's g.
+        copied = app.app_context()
+        copied.g = g
+        return copied
 
     from .concurrency import is_async_callable
 
@@ -338,14 +346,14 @@ def copy_current_app_context(f: F) -> F:
 
         @functools.wraps(f)
         async def async_wrapper(*args: t.Any, **kwargs: t.Any) -> t.Any:
-            with app.app_context():
+            with copy():
                 return await f(*args, **kwargs)
 
         return t.cast(F, async_wrapper)
 
     @functools.wraps(f)
     def wrapper(*args: t.Any, **kwargs: t.Any) -> t.Any:
-        with app.app_context():
+        with copy():
             return f(*args, **kwargs)
 
     return t.cast(F, wrapper)

@@ -74,11 +74,18 @@ def redirect(
     location: str, code: int = 302, Response: type[Response] | None = None
 ) -> Response:  # noqa: N803
     """A redirect response to ``location`` (sent as given: a relative URL
-    stays relative).
+    stays relative).  Check a target that comes from the request (a
+    ``?next=`` parameter) with :func:`erlen.security.url_is_safe` first.
 
     :param code: 301, 302 (default), 303, 307 or 308.
+    :raises ValueError: ``location`` contains CR, LF or NUL (header
+        injection), as Flask's does for CR and LF.
     """
     from html import escape
+
+    from .datastructures import check_header_value
+
+    check_header_value("Location", location)
 
     if Response is None:
         ctx = _cv_app.get(None)

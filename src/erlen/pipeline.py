@@ -12,6 +12,7 @@ import typing as t
 
 from .concurrency import Runner
 from .exceptions import HTTPException
+from .security import add_security_headers
 
 if t.TYPE_CHECKING:
     from .app import Erlen
@@ -63,6 +64,10 @@ async def full_dispatch(app: Erlen, ctx: RequestContext, run: Runner) -> Respons
     try:
         if request.url_rule is None and request.routing_exception is None:
             app.match_request(request)  # the ASGI driver may have done it
+        if request._rejected is not None:
+            # Header limits, untrusted host, cross-origin: no signal, hook or
+            # view runs for it (its error handler does).
+            raise request._rejected
         app._signal("request_started", app)
         rv = await preprocess(app, ctx, run)
         if rv is None:
@@ -110,9 +115,11 @@ async def finalize(
     run: Runner,
     from_error_handler: bool = False,
 ) -> Response:
-    """Turn the view's return value into a response and run the
-    ``after_request`` functions and the session save."""
+    """Turn the view's return value into a response, add the security
+    headers it lacks, and run the ``after_request`` functions (which may
+    still change them) and the session save."""
     response = app.make_response(rv)
+    add_security_headers(app, ctx.request, response)
     try:
         response = await process_response(app, ctx, response, run)
         app._signal("request_finished", app, response=response)
@@ -242,6 +249,8 @@ async def handle_websocket(app: Erlen, ctx: RequestContext, run: Runner) -> None
     try:
         try:
             app.match_request(ctx.request)
+            if ctx.request._rejected is not None:
+                raise ctx.request._rejected
             rv = await preprocess(app, ctx, run)
             if rv is None:
                 rv = await dispatch(app, ctx, run)
@@ -255,7 +264,9 @@ async def handle_websocket(app: Erlen, ctx: RequestContext, run: Runner) -> None
             if rv is None:
                 await ws.close(1000)  # refused: the view never used it
             else:
-                await ws._reject(app.make_response(rv))
+                response = app.make_response(rv)
+                add_security_headers(app, ctx.request, response)
+                await ws._reject(response)
         elif ws.state != CLOSED:
             await ws.close(1000)
     except Exception as e:

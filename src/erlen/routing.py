@@ -1616,6 +1616,11 @@ class Map:
 
     # -- building ----------------------------------------------------------
 
+    def is_websocket_endpoint(self, endpoint: str) -> bool:
+        """Whether ``endpoint``'s rules are websocket rules."""
+        rules = self._by_endpoint.get(endpoint, ())
+        return bool(rules) and all(rule.websocket for rule in rules)
+
     def build(
         self,
         endpoint: str,

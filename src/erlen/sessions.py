@@ -487,17 +487,33 @@ class SessionInterface:
 
     def get_cookie_secure(self, app: Erlen) -> bool:
         """Whether the cookie is sent over HTTPS only
-        (``SESSION_COOKIE_SECURE``).
+        (``SESSION_COOKIE_SECURE``).  ``None``, the default, means "when the
+        current request came over HTTPS": a site served over HTTPS gets
+        ``Secure`` cookies without configuration, and plain-HTTP development
+        still works.  ``True`` or ``False`` force it.
 
         :param app: the application.
+
+        .. versionchanged:: 0.1
+            ``None`` (automatic) is the default; Flask's is ``False``.
         """
-        return bool(app.config["SESSION_COOKIE_SECURE"])
+        value = app.config["SESSION_COOKIE_SECURE"]
+        if value is None:
+            from .globals import _cv_request
+
+            ctx = _cv_request.get(None)
+            return ctx is not None and ctx.request.is_secure
+        return bool(value)
 
     def get_cookie_samesite(self, app: Erlen) -> str | None:
         """The cookie's ``SameSite`` (``SESSION_COOKIE_SAMESITE``):
-        ``"Strict"``, ``"Lax"``, ``"None"`` or ``None`` (not sent).
+        ``"Strict"``, ``"Lax"`` (the default), ``"None"`` or ``None`` (not
+        sent).
 
         :param app: the application.
+
+        .. versionchanged:: 0.1
+            ``"Lax"`` is the default; Flask sends none.
         """
         return t.cast("str | None", app.config["SESSION_COOKIE_SAMESITE"])
 

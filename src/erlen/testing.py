@@ -24,6 +24,7 @@ from urllib.parse import quote, unquote, urlencode, urljoin, urlsplit
 from werkzeug.http import dump_cookie, parse_cookie, parse_date
 
 from .cli import ErlenCliRunner
+from .concurrency import drive, run_async, run_inline
 from .datastructures import Headers, MultiDict
 from .globals import _cv_app, _cv_request
 from .wrappers import Response
@@ -696,9 +697,13 @@ class ErlenClient:
         scope = spec.to_scope()
         if preserve is not None:
             scope["extensions"]["erlen.preserve_context"] = preserve
-        if self._loop is None or self._loop.is_closed():
-            self._loop = asyncio.new_event_loop()
-        loop = self._loop
+        loop = self._get_loop()
+        app = self.application
+        if not app._serving and app.before_serving_funcs:
+            # As the WSGI driver does (and a server at its lifespan
+            # startup): before_serving runs before the first request, on
+            # the loop the requests run on.
+            loop.run_until_complete(app._startup(run_async(app._get_executor())))
         result = loop.run_until_complete(self._asgi_call(scope, spec.body))
         # Let the request's background tasks finish, so a test can check
         # what they did right after the request (as under WSGI).
@@ -787,6 +792,58 @@ class ErlenClient:
     def __exit__(self, *exc: object) -> None:
         self.preserve_context = False
         self._context_stack.close()
+
+    def _get_loop(self) -> asyncio.AbstractEventLoop:
+        """The event loop the ASGI driver's requests run on."""
+        if self._loop is None or self._loop.is_closed():
+            self._loop = asyncio.new_event_loop()
+        return self._loop
+
+    @contextmanager
+    def lifespan(self) -> Iterator[ErlenClient]:
+        """Start the app as a server does, and stop it when the block
+        ends: ``before_serving`` functions now, ``after_serving`` ones (after
+        waiting for background tasks) on exit::
+
+            with app.test_client().lifespan() as client:
+                client.get("/")
+
+        With ``driver="asgi"`` this is an ASGI lifespan on the client's
+        event loop.  A startup function that raises makes this raise
+        :class:`RuntimeError` with its traceback, as a server refuses to
+        start.
+
+        .. versionadded:: 0.1
+        """
+        app = self.application
+        if self.driver == "wsgi":
+            drive(app._startup(run_inline))
+            try:
+                yield self
+            finally:
+                drive(app._shutdown(run_inline))
+            return
+        loop = self._get_loop()
+        inbox: asyncio.Queue[dict[str, t.Any]] = asyncio.Queue()
+        outbox: asyncio.Queue[dict[str, t.Any]] = asyncio.Queue()
+        scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}}
+        task = loop.create_task(app.asgi(scope, inbox.get, outbox.put))
+
+        def step(kind: str) -> None:
+            inbox.put_nowait({"type": f"lifespan.{kind}"})
+            answer = loop.run_until_complete(outbox.get())
+            if answer["type"].endswith(".failed"):
+                loop.run_until_complete(task)
+                raise RuntimeError(
+                    f"The app's lifespan {kind} failed:\n{answer.get('message', '')}"
+                )
+
+        step("startup")
+        try:
+            yield self
+        finally:
+            step("shutdown")
+            loop.run_until_complete(task)
 
     def close(self) -> None:
         """Release the client's event loop (the ASGI driver's)."""

@@ -16,6 +16,7 @@ before that rejects the handshake with that HTTP status.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import typing as t
 
@@ -187,7 +188,7 @@ class WebSocket:
         if data is None:
             data = message.get("bytes") or b""
         limit = self.max_message_size
-        if limit is not None and len(data) > limit:
+        if limit is not None and _size_over(data, limit):
             await self.close(1009, "Message too big")
             raise WebSocketDisconnect(1009, "Message too big")
         return data
@@ -214,7 +215,11 @@ class WebSocket:
 
     async def send(self, data: str | bytes | t.Any) -> None:
         """Send ``str`` as a text message, ``bytes`` as a binary one, and
-        anything else as JSON text."""
+        anything else as JSON text.
+
+        :raises WebSocketDisconnect: the client has gone (code 1006).
+        :raises WebSocketError: the websocket was closed already.
+        """
         if isinstance(data, str):
             await self.send_text(data)
         elif isinstance(data, bytes | bytearray | memoryview):
@@ -224,13 +229,23 @@ class WebSocket:
 
     async def send_text(self, data: str) -> None:
         """Send a text message."""
-        await self._ensure_accepted()
-        await self._send({"type": "websocket.send", "text": data})
+        await self._send_message({"type": "websocket.send", "text": data})
 
     async def send_bytes(self, data: bytes) -> None:
         """Send a binary message."""
+        await self._send_message({"type": "websocket.send", "bytes": data})
+
+    async def _send_message(self, message: dict[str, t.Any]) -> None:
         await self._ensure_accepted()
-        await self._send({"type": "websocket.send", "bytes": data})
+        try:
+            await self._send(message)
+        except OSError as e:
+            # ASGI servers raise an OSError (uvicorn: ClientDisconnected) when
+            # the connection is gone; a handler that only sends learns here
+            # that its client left, the same way a receiving one does.
+            self.state = CLOSED
+            self.close_code = 1006
+            raise WebSocketDisconnect(1006, "The client went away.") from e
 
     async def send_json(self, data: t.Any) -> None:
         """Send ``data`` as JSON text."""
@@ -250,7 +265,9 @@ class WebSocket:
             raise StopAsyncIteration from None
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
-        """Close the connection (before accepting: refuse the handshake)."""
+        """Close the connection (before accepting: refuse the handshake).
+        Closing a closed websocket, or one whose client has gone, does
+        nothing."""
         if self.state == CLOSED:
             return
         message: dict[str, t.Any] = {"type": "websocket.close", "code": code}
@@ -258,7 +275,8 @@ class WebSocket:
             message["reason"] = reason
         self.state = CLOSED
         self.close_code = code
-        await self._send(message)
+        with contextlib.suppress(OSError):  # the client already went away
+            await self._send(message)
 
     async def _reject(self, response: Response) -> None:
         """Refuse the handshake with an HTTP response: sent as it is where the
@@ -281,3 +299,13 @@ class WebSocket:
             await self._send({"type": "websocket.http.response.body", "body": body})
         else:
             await self._send({"type": "websocket.close", "code": 1008})
+
+
+def _size_over(data: str | bytes, limit: int) -> bool:
+    """Whether ``data`` is over ``limit`` bytes (text counted as UTF-8)."""
+    size = len(data)
+    if isinstance(data, str) and size <= limit < size * 4:
+        # PERF: a character is 1 to 4 bytes, so only a text whose length is
+        # near the limit needs encoding to be measured.
+        size = len(data.encode("utf-8", "surrogatepass"))
+    return size > limit

@@ -34,6 +34,9 @@ from .datastructures import (
     ImmutableMultiDict,
     LanguageAccept,
     MIMEAccept,
+    ResponseHeaders,
+    _headers_from,
+    check_header_value,
 )
 
 if t.TYPE_CHECKING:
@@ -44,6 +47,29 @@ if t.TYPE_CHECKING:
 __all__ = ["Request", "Response"]
 
 _EMPTY: ImmutableMultiDict[str, t.Any] = ImmutableMultiDict()
+
+# PERF: the environ keys of the headers Erlen itself reads, instead of
+# building each name on every lookup.
+_ENVIRON_KEYS = {
+    "content-type": "CONTENT_TYPE",
+    "content-length": "CONTENT_LENGTH",
+    **{
+        name: "HTTP_" + name.upper().replace("-", "_")
+        for name in (
+            "host",
+            "cookie",
+            "origin",
+            "sec-fetch-site",
+            "accept",
+            "authorization",
+            "x-forwarded-for",
+            "x-forwarded-proto",
+            "x-forwarded-host",
+            "x-forwarded-port",
+            "x-forwarded-prefix",
+        )
+    },
+}
 
 #: Statuses that carry no body.
 _NO_BODY_STATUSES = frozenset({204, 304})
@@ -113,6 +139,10 @@ class Request:
     :param input_stream: the raw body stream.
     :param input_terminated: the body ends at EOF even without a
         ``Content-Length`` (chunked requests, or an ASGI body already received).
+    :param max_content_length: see :attr:`max_content_length`.
+    :param max_form_memory_size: see :attr:`max_form_memory_size`.
+    :param max_form_parts: see :attr:`max_form_parts`.
+    :param max_form_fields: see :attr:`max_form_fields`.
     """
 
     #: The class of :attr:`args`, :attr:`form` and :attr:`files`.
@@ -132,6 +162,12 @@ class Request:
     _preserve_context: t.Callable[[t.Any], None] | None = None
     #: Set by the ASGI driver: tells whether the client went away.
     _disconnect_probe: t.Callable[[], t.Awaitable[bool]] | None = None
+    #: Set while matching when the request must be refused before any hook
+    #: or view runs (header limits, untrusted host, cross-origin).
+    _rejected: exc.HTTPException | None = None
+    #: The form token of this request, once :func:`erlen.security.csrf_token`
+    #: made one.
+    _csrf_token: str | None = None
 
     async def is_disconnected(self) -> bool:
         """Whether the client has gone away, for a long poll or stream to stop
@@ -157,6 +193,7 @@ class Request:
         max_content_length: int | None = None,
         max_form_memory_size: int | None = None,
         max_form_parts: int | None = None,
+        max_form_fields: int | None = None,
     ) -> None:
         self.method = method
         self.scheme = scheme
@@ -176,6 +213,10 @@ class Request:
         self.max_form_memory_size = max_form_memory_size
         #: The most multipart parts accepted (``MAX_FORM_PARTS``).
         self.max_form_parts = max_form_parts
+        #: The most fields accepted in the query string and in a urlencoded
+        #: body (``MAX_FORM_FIELDS``); more is a 413 when :attr:`args` or
+        #: :attr:`form` is read.  ``None`` for no limit.
+        self.max_form_fields = max_form_fields
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.url!r} [{self.method}]>"
@@ -189,11 +230,12 @@ class Request:
         """
         raw = self._raw_headers
         if isinstance(raw, dict):  # WSGI environ
-            if name == "content-type":
-                return raw.get("CONTENT_TYPE") or None
-            if name == "content-length":
-                return raw.get("CONTENT_LENGTH") or None
-            value = raw.get("HTTP_" + name.upper().replace("-", "_"))
+            environ_key = _ENVIRON_KEYS.get(name)
+            if environ_key is None:
+                environ_key = "HTTP_" + name.upper().replace("-", "_")
+            if environ_key[0] == "C":  # CONTENT_TYPE, CONTENT_LENGTH
+                return raw.get(environ_key) or None
+            value = raw.get(environ_key)
             return None if value is None else str(value)
         key = name.encode("latin-1")
         values = [v for k, v in raw if k == key]
@@ -218,7 +260,7 @@ class Request:
                     items.append((key[5:].replace("_", "-").title(), value))
                 elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
                     items.append((key.replace("_", "-").title(), value))
-            return Headers(items)
+            return _headers_from(items)
         # Join repeated lines as WSGI servers do, so `headers.get` is the same
         # under both drivers (cookies with "; ", as RFC 6265 says).
         joined: dict[str, tuple[str, str]] = {}
@@ -230,7 +272,29 @@ class Request:
                 sep = "; " if key == "cookie" else ", "
                 value = f"{joined[key][1]}{sep}{value}"
             joined[key] = (name.title(), value)
-        return Headers(list(joined.values()))
+        return _headers_from(list(joined.values()))
+
+    def _header_count_and_size(self) -> tuple[int, int]:
+        """How many header fields the server passed and their total size
+        (names and values), for ``MAX_HEADER_COUNT`` / ``MAX_HEADER_SIZE``."""
+        raw = self._raw_headers
+        count = size = 0
+        if isinstance(raw, dict):
+            # PERF: ~1 us for a typical environ; the first-letter test skips
+            # the CGI and wsgi.* keys cheaply.
+            for key, value in raw.items():
+                if key[:1] == "H" and key[:5] == "HTTP_":
+                    count += 1
+                    size += len(key) - 5 + len(value)
+            for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+                value = raw.get(key)
+                if value:
+                    count += 1
+                    size += len(key) + len(value)
+            return count, size
+        for key, value in raw:
+            size += len(key) + len(value)
+        return len(raw), size
 
     # -- URL parts ----------------------------------------------------------
 
@@ -245,11 +309,7 @@ class Request:
                 return ""
             name, port = self.server
             host = name if port is None else f"{name}:{port}"
-        if self.scheme in ("http", "ws") and host.endswith(":80"):
-            return host[:-3]
-        if self.scheme in ("https", "wss") and host.endswith(":443"):
-            return host[:-4]
-        return host
+        return _strip_default_port(host, self.scheme)
 
     @property
     def is_websocket(self) -> bool:
@@ -339,6 +399,7 @@ class Request:
         is one field).  Invalid UTF-8 becomes U+FFFD."""
         if not self.query_string:
             return _EMPTY
+        _check_field_count(self.query_string, self.max_form_fields)
         return self.parameter_storage_class(_parse_qs(self.query_string))
 
     @cached_property
@@ -493,9 +554,13 @@ class Request:
             # Parsed here rather than by Werkzeug's parser, which drops the
             # whole form when the body is not valid UTF-8: like the query
             # string, invalid bytes become U+FFFD.
+            # MAX_FORM_MEMORY_SIZE is for multipart fields only, as in
+            # Werkzeug 3.1.9: this body is bounded by MAX_CONTENT_LENGTH and
+            # its field count by MAX_FORM_FIELDS.
             data = self._cached_data
             if data is None:
                 data = self.stream.read()
+            _check_field_count(data, self.max_form_fields)
             self._form = self.parameter_storage_class(_parse_qs(data))
             self._files = _EMPTY
             return
@@ -605,6 +670,30 @@ class Request:
         raise exc.BadRequest(f"Failed to decode JSON object: {e}")
 
 
+def _check_field_count(data: bytes, limit: int | None) -> None:
+    """413 if the query string or urlencoded body ``data`` has more than
+    ``limit`` fields (empty ones, which are skipped, do not count)."""
+    # PERF: counting separators is one C pass; the exact count runs only
+    # when that upper bound is over the limit.
+    if (
+        limit is not None
+        and data.count(b"&") >= limit
+        and sum(1 for part in data.split(b"&") if part) > limit
+    ):
+        raise exc.RequestEntityTooLarge(
+            f"The request has more than {limit} fields in its query string or form."
+        )
+
+
+def _strip_default_port(host: str, scheme: str) -> str:
+    """``host`` without the port when it is the scheme's default."""
+    if scheme in ("http", "ws") and host.endswith(":80"):
+        return host[:-3]
+    if scheme in ("https", "wss") and host.endswith(":443"):
+        return host[:-4]
+    return host
+
+
 def _parse_qs(data: bytes) -> list[tuple[str, str]]:
     """Fields of a query string or urlencoded body.  Only ``&`` separates
     fields; invalid UTF-8, raw or percent-encoded, becomes U+FFFD."""
@@ -677,10 +766,12 @@ class Response:
         content_type: str | None = None,
         direct_passthrough: bool = False,
     ) -> None:
-        if isinstance(headers, Headers):
-            self.headers = headers
+        # Response headers refuse CR, LF and NUL (header injection); plain
+        # Headers passed in are copied into that class.
+        if type(headers) is ResponseHeaders:
+            self.headers: ResponseHeaders = headers
         else:
-            self.headers = Headers(headers)
+            self.headers = ResponseHeaders(headers)
         if content_type is None:
             if mimetype is None and "content-type" not in self.headers:
                 mimetype = self.default_mimetype
@@ -734,6 +825,7 @@ class Response:
                 f"Invalid status {value!r}: use an int such as 404 or a status"
                 " line such as '404 NOT FOUND'."
             )
+        check_header_value("status", value)
         value = value.strip()
         if not value:
             raise ValueError("Empty status argument")
@@ -839,7 +931,11 @@ class Response:
         :param samesite: ``"Strict"``, ``"Lax"`` or ``"None"``.
         :param partitioned: send the CHIPS ``Partitioned`` attribute
             (implies ``secure``).
+        :raises ValueError: ``key``, ``value``, ``path`` or ``domain``
+            contains CR, LF or NUL, or ``key`` or ``domain`` a ``;`` or
+            ``=`` (each could add attributes or headers of its own).
         """
+        _check_cookie(key, value, path, domain)
         self.headers.add(
             "Set-Cookie",
             dump_cookie(
@@ -983,6 +1079,27 @@ class Response:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _check_cookie(key: str, value: str, path: str | None, domain: str | None) -> None:
+    for what, text, bad in (
+        ("name", key, "\r\n\x00;= \t,"),
+        ("value", value, "\r\n\x00"),
+        ("path", path, "\r\n\x00"),
+        ("domain", domain, "\r\n\x00;= \t,"),
+    ):
+        if isinstance(text, str | bytes):
+            if isinstance(text, bytes):
+                text = text.decode("latin-1")
+            for char in bad:
+                if char in text:
+                    raise ValueError(
+                        f"The cookie {what} {text!r} contains {char!r}, which"
+                        " could add cookie attributes or headers of its own."
+                        " Newline characters (CR, LF) and NUL are never"
+                        " allowed; names and domains"
+                        " also cannot contain ';', '=', ',' or whitespace."
+                    )
 
 
 def _encode(chunk: str | bytes) -> bytes:

@@ -12,6 +12,7 @@ import typing as t
 
 from .concurrency import drive, run_inline, run_sync_awaitable
 from .pipeline import handle_request
+from .proxy import apply_proxy_fix
 from .wrappers import Request, _encode
 
 if t.TYPE_CHECKING:
@@ -53,7 +54,10 @@ def request_from_environ(app: Erlen, environ: dict[str, t.Any]) -> Request:
         max_content_length=config["MAX_CONTENT_LENGTH"],
         max_form_memory_size=config["MAX_FORM_MEMORY_SIZE"],
         max_form_parts=config["MAX_FORM_PARTS"],
+        max_form_fields=config["MAX_FORM_FIELDS"],
     )
+    if config["PROXY_FIX"] is not None:
+        apply_proxy_fix(request, config["PROXY_FIX"])
     request.environ = environ
     request._preserve_context = environ.get("erlen.preserve_context")
     return request
