@@ -1139,7 +1139,8 @@ class Erlen(Scaffold):
         it and send a 500 (through a 500 handler if there is one)."""
         from .pipeline import finalize
 
-        self._signal("got_request_exception", self, exception=e)
+        if signals.got_request_exception.receivers:
+            signals.send(signals.got_request_exception, self, exception=e)
         propagate = self.config["PROPAGATE_EXCEPTIONS"]
         if propagate is None:
             propagate = self.testing or self.debug
@@ -1195,7 +1196,8 @@ class Erlen(Scaffold):
                 await run(func, error)
             except Exception:
                 self.logger.exception("Error in teardown_appcontext function %r", func)
-        self._signal("appcontext_tearing_down", self, exc=error)
+        if signals.appcontext_tearing_down.receivers:
+            signals.send(signals.appcontext_tearing_down, self, exc=error)
 
     # -- sessions -------------------------------------------------------------
 
@@ -1215,9 +1217,6 @@ class Erlen(Scaffold):
             si.save_session(self, session, response)
 
     # -- signals --------------------------------------------------------------
-
-    def _signal(self, name: str, sender: t.Any, **kwargs: t.Any) -> None:
-        signals.send(getattr(signals, name), sender, **kwargs)
 
     # -- serving --------------------------------------------------------------
 

@@ -13,6 +13,7 @@ import functools
 import typing as t
 from contextvars import Token
 
+from . import signals
 from .globals import _cv_app, _cv_request
 
 if t.TYPE_CHECKING:
@@ -102,7 +103,8 @@ class AppContext:
     def push(self) -> None:
         """Make this context the current one."""
         self._tokens.append(_cv_app.set(self))
-        self.app._signal("appcontext_pushed", self.app)
+        if signals.appcontext_pushed.receivers:
+            signals.send(signals.appcontext_pushed, self.app)
 
     def pop(self, exc: BaseException | None = _sentinel) -> None:  # type: ignore[assignment]
         """Remove this context; on the last pop, run the
@@ -125,7 +127,8 @@ class AppContext:
                 f"Popped the wrong app context ({ctx!r} instead of {self!r})."
                 " Contexts must be popped in the reverse order of pushing."
             )
-        self.app._signal("appcontext_popped", self.app)
+        if signals.appcontext_popped.receivers:
+            signals.send(signals.appcontext_popped, self.app)
 
     def __enter__(self) -> AppContext:
         self.push()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import typing as t
 
+from . import signals
 from .concurrency import Runner
 from .exceptions import HTTPException
 from .security import add_security_headers
@@ -68,7 +69,8 @@ async def full_dispatch(app: Erlen, ctx: RequestContext, run: Runner) -> Respons
             # Header limits, untrusted host, cross-origin: no signal, hook or
             # view runs for it (its error handler does).
             raise request._rejected
-        app._signal("request_started", app)
+        if signals.request_started.receivers:
+            signals.send(signals.request_started, app)
         rv = await preprocess(app, ctx, run)
         if rv is None:
             rv = await dispatch(app, ctx, run)
@@ -122,7 +124,8 @@ async def finalize(
     add_security_headers(app, ctx.request, response)
     try:
         response = await process_response(app, ctx, response, run)
-        app._signal("request_finished", app, response=response)
+        if signals.request_finished.receivers:
+            signals.send(signals.request_finished, app, response=response)
     except Exception:
         if not from_error_handler:
             raise
@@ -167,7 +170,8 @@ async def teardown(
     for name in (*request.blueprints, None):
         for func in reversed(app.teardown_request_funcs.get(name, ())):
             await _run_teardown(app, run, func, error)
-    app._signal("request_tearing_down", app, exc=error)
+    if signals.request_tearing_down.receivers:
+        signals.send(signals.request_tearing_down, app, exc=error)
     pushed = ctx._tokens[-1][1] if ctx._tokens else None
     if app_context and pushed is not None and len(pushed._tokens) == 1:
         await app._teardown_appcontext(error, run)

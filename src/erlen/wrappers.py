@@ -737,6 +737,28 @@ def _content_type(mimetype: str) -> str:
     return mimetype
 
 
+#: Per response class: the ``Content-Type`` of its default mimetype (None
+#: for none), or False when the fast path does not apply to the class.
+_fast_defaults: dict[type[t.Any], str | None | t.Literal[False]] = {}
+
+
+def _fast_default_content_type(cls: type[Response]) -> str | None | t.Literal[False]:
+    """``Content-Type`` for ``cls.default_mimetype``, checked once per class
+    (a subclass may set its own default); False if the class's default status
+    is not 200, which the fast path assumes."""
+    try:
+        return _fast_defaults[cls]
+    except KeyError:
+        pass
+    value: str | None | t.Literal[False] = None
+    if cls.default_status != 200:
+        value = False
+    elif cls.default_mimetype is not None:
+        value = check_header_value("Content-Type", _content_type(cls.default_mimetype))
+    _fast_defaults[cls] = value
+    return value
+
+
 class Response:
     """The response a view returns (or that the app makes from what it returns).
 
@@ -757,6 +779,12 @@ class Response:
     #: Test client responses are bound to the request that made them.
     autocorrect_location_header = False
 
+    #: The headers; setting a value with CR, LF or NUL raises.
+    headers: ResponseHeaders
+    #: The body: a list of ``bytes`` when in memory, else the iterable.
+    response: t.Any
+    _on_close: list[t.Callable[[], t.Any]]
+
     def __init__(
         self,
         response: t.Any = None,
@@ -766,10 +794,39 @@ class Response:
         content_type: str | None = None,
         direct_passthrough: bool = False,
     ) -> None:
+        if (
+            headers is None
+            and mimetype is None
+            and content_type is None
+            and type(response) is str
+            and (ct := _fast_default_content_type(type(self))) is not False
+        ):
+            # PERF: the common case (a view returning a str, made into a
+            # response by the app) builds its two headers directly: the
+            # values are Erlen's own (the class's default mimetype, checked
+            # once in _default_content_type, and a length), so the
+            # per-value injection checks are skipped (~2 us of ~20 us).
+            data = response.encode()
+            headers = ResponseHeaders.__new__(ResponseHeaders)
+            headers._list = (
+                [("Content-Type", ct), ("Content-Length", str(len(data)))]
+                if ct is not None
+                else [("Content-Length", str(len(data)))]
+            )
+            self.headers = headers
+            if status is None:
+                self._status_code = 200
+                self._status = "200 OK"
+            else:
+                self.status = status
+            self.direct_passthrough = direct_passthrough
+            self._on_close = []
+            self.response = [data]
+            return
         # Response headers refuse CR, LF and NUL (header injection); plain
         # Headers passed in are copied into that class.
         if type(headers) is ResponseHeaders:
-            self.headers: ResponseHeaders = headers
+            self.headers = headers
         else:
             self.headers = ResponseHeaders(headers)
         if content_type is None:
@@ -781,9 +838,7 @@ class Response:
             self.headers["Content-Type"] = content_type
         self.status = status if status is not None else self.default_status
         self.direct_passthrough = direct_passthrough
-        self._on_close: list[t.Callable[[], t.Any]] = []
-        #: The body: a list of ``bytes`` when in memory, else the iterable.
-        self.response: t.Any
+        self._on_close = []
         if response is None:
             self.response = []
         elif isinstance(response, str | bytes | bytearray):
