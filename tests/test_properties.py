@@ -205,15 +205,6 @@ def test_any_ascii_cookie_header_parses(client: ErlenClient, header: str) -> Non
     ok(response)
 
 
-@pytest.mark.xfail(
-    reason=(
-        "bug: a Cookie header with a byte that is not UTF-8 is a 500:"
-        " Request.cookies (src/erlen/wrappers.py) lets werkzeug's parse_cookie"
-        " decode it as strict UTF-8"
-    ),
-    strict=True,
-    raises=AssertionError,
-)
 @PROPERTY
 @given(header=LATIN1_HEADER)
 def test_any_latin1_cookie_header_parses(client: ErlenClient, header: str) -> None:
@@ -557,16 +548,6 @@ def test_any_path_matches_or_gives_a_documented_error(app: Erlen, raw: str) -> N
             assert e.code in (308, 404, 405), e
 
 
-@pytest.mark.xfail(
-    reason=(
-        "bug (minor, as in Werkzeug): the path converter's regex '[^/].*?' is"
-        " compiled without re.DOTALL (PathConverter, src/erlen/routing.py), so"
-        " url_for('path', rest='a\\nb') builds /p/a%0Ab, which the app answers"
-        " with a 404; the string converter matches the same newline"
-    ),
-    strict=True,
-    raises=AssertionError,
-)
 @pytest.mark.parametrize("rest", ["a\nb", "0\n", "x/\n"])
 def test_path_converter_round_trips_a_newline(app: Erlen, rest: str) -> None:
     with app.test_request_context():

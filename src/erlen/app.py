@@ -837,6 +837,12 @@ class Erlen(Scaffold):
                     ),
                 )
                 return
+        if not _host_port_is_valid(request.host):
+            _reject(
+                request,
+                exc.BadHost(f"Host {_escape(request.host)!r} has an invalid port."),
+            )
+            return
         trusted = config["TRUSTED_HOSTS"]
         if trusted and not self._host_is_trusted(request.host, trusted):
             _reject(
@@ -1308,6 +1314,25 @@ class Erlen(Scaffold):
         from .devserver import run_app
 
         run_app(self, host, port, debug, load_dotenv=load_dotenv, **options)
+
+
+def _host_port_is_valid(host: str) -> bool:
+    """Whether a ``Host`` value's port, if it has one, is a number from 1 to
+    65535 (``example.com:99999`` would otherwise fail deep in URL code)."""
+    if host.startswith("["):
+        _, bracket, rest = host.partition("]")
+        if not bracket:
+            return False
+        if not rest:
+            return True
+        if rest[0] != ":":
+            return False
+        port = rest[1:]
+    else:
+        name, colon, port = host.rpartition(":")
+        if not colon:
+            return True
+    return port.isdigit() and port.isascii() and 0 < int(port) <= 65535
 
 
 _ANCHOR_SAFE = "%!#$&'()*+,/:;=?@"

@@ -166,6 +166,17 @@ class _DisconnectWatcher:
             self._task.cancel()
 
 
+class _Disconnected(io.RawIOBase):
+    """The body stream of a request whose client left before sending all of
+    its body: reading it is a 400, never a truncated body."""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: t.Any) -> int:
+        raise exc.BadRequest("The client disconnected before sending the whole body.")
+
+
 class ASGIApp:
     """``app.asgi``: the ASGI 3 application for :class:`~erlen.Erlen`.
 
@@ -287,7 +298,9 @@ class ASGIApp:
         while more:
             message = await receive()
             if message["type"] == "http.disconnect":
-                break
+                # Gone before the end of the body: what arrived is not the
+                # body, and a view must not act on it as if it were.
+                return t.cast(t.BinaryIO, _Disconnected()), True
             chunk = message.get("body", b"")
             if chunk:
                 chunks.append(chunk)

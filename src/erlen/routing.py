@@ -1087,7 +1087,7 @@ class _Dynamic:
                 and conv.regex
                 in (IntegerConverter.regex, IntegerConverter.signed_regex)
             ):
-                self.pattern = re.compile(conv.regex)
+                self.pattern = re.compile(conv.regex, re.DOTALL)
         else:
             parts: list[str] = []
             groups: list[tuple[str, BaseConverter]] = []
@@ -1098,7 +1098,7 @@ class _Dynamic:
                     group = f"g{len(groups)}"
                     groups.append((group, piece[1]))
                     parts.append(f"(?P<{group}>{piece[1].regex})")
-            self.pattern = re.compile("".join(parts))
+            self.pattern = re.compile("".join(parts), re.DOTALL)
             self.groups = tuple(groups)
 
     def convert(self, match: re.Match[str]) -> list[t.Any]:

@@ -24,7 +24,7 @@ import re
 import secrets
 import typing as t
 from datetime import timedelta
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from itsdangerous import BadData, URLSafeTimedSerializer
 from werkzeug import security as _wsec
@@ -197,10 +197,33 @@ def safe_join(directory: str, *pathnames: str) -> str | None:
             or os.path.splitdrive(filename)[0]
             or filename == ".."
             or filename.startswith("../")
+            or (os.name == "nt" and _windows_unsafe(filename))
         ):
             return None
         parts.append(filename)
     return posixpath.join(*parts)
+
+
+#: Names Windows opens as devices in any folder, with any extension.
+_WINDOWS_DEVICES = frozenset(
+    {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"}
+    | {f"COM{i}" for i in range(1, 10)}
+    | {f"LPT{i}" for i in range(1, 10)}
+)
+
+
+def _windows_unsafe(path: str) -> bool:
+    """A segment Windows reads as something else: a device name (``CON``,
+    ``aux.txt``) or a name ending in a dot or a space (``a.txt.`` is
+    ``a.txt``; ``.. `` can act as ``..``)."""
+    for segment in path.split("/"):
+        if segment in ("", "."):
+            continue
+        if segment[-1] in ". ":
+            return True
+        if segment.split(".", 1)[0].rstrip(" ").upper() in _WINDOWS_DEVICES:
+            return True
+    return False
 
 
 # C0 controls, DEL, and C1 controls: never in a URL a browser is sent to.
@@ -236,6 +259,13 @@ def url_is_safe(target: str | None, host: str | t.Iterable[str] | None = None) -
     """
     if not isinstance(target, str) or not target:
         return False
+    if "%" in target:
+        # Judge the target once decoded too: code that decodes it before
+        # redirecting (or a second redirect) must not get "//evil" from
+        # "%2f%2fevil" or "/%09/evil".
+        decoded = unquote(target)
+        if decoded != target and not url_is_safe(decoded, host):
+            return False
     if _URL_CONTROL.search(target) or target != target.strip():
         return False
     # Browsers treat "\" as "/" in http(s) URLs: judge what they will see.

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import hashlib
 import typing as t
+import zlib
 from base64 import b64decode, b64encode
 from collections.abc import MutableMapping
 from datetime import UTC, datetime
 from uuid import UUID
 
-from itsdangerous import BadData, URLSafeTimedSerializer
+from itsdangerous import BadData, BadPayload, Serializer, URLSafeTimedSerializer
+from itsdangerous.encoding import base64_decode
 from markupsafe import Markup
 from werkzeug.http import http_date, parse_date
 
@@ -313,6 +315,33 @@ class _TagDateTime(JSONTag):
 
     def to_python(self, value: t.Any) -> t.Any:
         return parse_date(value)
+
+
+class _CookieSerializer(URLSafeTimedSerializer):
+    """itsdangerous' URL-safe serializer with a cap on how far a compressed
+    payload may inflate (a 130 kB cookie could otherwise become a 100 MB
+    session).  Only signed payloads reach this, so it is defence in depth."""
+
+    #: The largest decompressed payload, in bytes.
+    max_payload_size = 1024 * 1024
+
+    def load_payload(
+        self, payload: bytes, *args: t.Any, serializer: t.Any = None, **kwargs: t.Any
+    ) -> t.Any:
+        if not payload.startswith(b"."):
+            return super().load_payload(payload, *args, serializer=serializer, **kwargs)
+        try:
+            data = base64_decode(payload[1:])
+            inflater = zlib.decompressobj()
+            json = inflater.decompress(data, self.max_payload_size)
+        except Exception as e:
+            raise BadPayload("Could not decode the compressed payload.") from e
+        if inflater.unconsumed_tail:
+            raise BadPayload(
+                f"The payload inflates past {self.max_payload_size} bytes."
+            )
+        # Skip the URL-safe mixin's own (unbounded) decompression.
+        return Serializer.load_payload(self, json, serializer=serializer)
 
 
 class TaggedJSONSerializer:
@@ -620,7 +649,7 @@ class SecureCookieSessionInterface(SessionInterface):
         if cached is not None and cached[0] == settings:
             return cached[1]
         # itsdangerous verifies with every key and signs with the last one.
-        signer = URLSafeTimedSerializer(
+        signer = _CookieSerializer(
             [*fallbacks, secret_key],
             salt=self.salt,
             serializer=self.serializer,

@@ -23,8 +23,21 @@ def secure_filename(filename: str) -> str:
 
         secure_filename("../../etc/passwd")  # "etc_passwd"
         secure_filename("My cool movie.mov")  # "My_cool_movie.mov"
+
+    At most 200 characters (file systems refuse names over 255 bytes): a
+    longer name is cut, keeping its extension.
     """
-    return _secure_filename(filename)
+    name = _secure_filename(filename)
+    if len(name) > _MAX_FILENAME:
+        stem, dot, ext = name.rpartition(".")
+        if dot and stem and len(ext) <= 16:
+            name = f"{stem[: _MAX_FILENAME - len(ext) - 1]}.{ext}"
+        else:
+            name = name[:_MAX_FILENAME]
+    return name
+
+
+_MAX_FILENAME = 200
 
 
 def import_string(name: str) -> Any:

@@ -14,6 +14,7 @@ from functools import cached_property
 from http import HTTPStatus
 from urllib.parse import parse_qsl, quote
 
+from werkzeug import formparser
 from werkzeug.exceptions import HTTPException as _WerkzeugHTTPException
 from werkzeug.formparser import FormDataParser
 from werkzeug.http import (
@@ -350,7 +351,7 @@ class Request:
     @property
     def base_url(self) -> str:
         """The URL without the query string."""
-        return uri_to_iri(self._base_uri())
+        return _to_iri(self._base_uri())
 
     @property
     def url(self) -> str:
@@ -359,7 +360,7 @@ class Request:
         if self.query_string:
             qs = quote(self.query_string, _SAFE_QUERY)
             uri = f"{uri}?{qs}"
-        return uri_to_iri(uri)
+        return _to_iri(uri)
 
     def _base_uri(self) -> str:
         return (
@@ -408,6 +409,14 @@ class Request:
         header = self._header("cookie")
         if not header:
             return _EMPTY
+        # Headers arrive as latin-1 text of the raw bytes, and Werkzeug's
+        # parser decodes those bytes as strict UTF-8: replace what is not
+        # UTF-8 first (as U+FFFD), so a stray byte is never a 500.
+        raw = header.encode("latin-1", "replace")
+        try:
+            raw.decode()
+        except UnicodeDecodeError:
+            header = raw.decode("utf-8", "replace").encode().decode("latin-1")
         return parse_cookie(header, cls=self.parameter_storage_class)  # type: ignore[arg-type,return-value]
 
     # -- content metadata ---------------------------------------------------
@@ -567,11 +576,27 @@ class Request:
         if mimetype != "multipart/form-data":
             self._form, self._files = _EMPTY, _EMPTY
             return
+        created: list[t.IO[bytes]] = []
+
+        def stream_factory(*args: t.Any, **kwargs: t.Any) -> t.IO[bytes]:
+            # Remember every upload file, to close them if parsing fails.
+            f = formparser.default_stream_factory(*args, **kwargs)
+            created.append(f)
+            return f
+
+        boundary = self.mimetype_params.get("boundary", "")
+        if not boundary or len(boundary) > 70:
+            raise exc.BadRequest(
+                "The multipart body has no boundary, or one longer than the 70"
+                " characters RFC 2046 allows."
+            )
         parser = FormDataParser(
+            stream_factory=stream_factory,
             max_form_memory_size=self.max_form_memory_size,
             max_content_length=self.max_content_length,
             cls=t.cast("type[t.Any]", self.parameter_storage_class),
             max_form_parts=self.max_form_parts,
+            silent=False,
         )
         if self._cached_data is not None:
             stream: t.BinaryIO = io.BytesIO(self._cached_data)
@@ -581,8 +606,26 @@ class Request:
             _, form, files = parser.parse(
                 stream, mimetype, self.content_length, self.mimetype_params
             )
-        except _WerkzeugHTTPException as e:
-            raise t.cast(exc.HTTPException, exc.from_werkzeug(e)) from None
+        except BaseException as e:
+            for f in created:
+                f.close()
+            if isinstance(e, _WerkzeugHTTPException):
+                raise t.cast(exc.HTTPException, exc.from_werkzeug(e)) from None
+            if isinstance(e, ValueError):
+                # Malformed multipart (bad headers, invalid UTF-8 in a part's
+                # name, a premature end): the client's mistake, not a 500.
+                raise exc.BadRequest(
+                    "The multipart body could not be parsed."
+                ) from None
+            raise
+        if None in form or None in files:
+            # A part without a name is no field: drop it.
+            form = self.parameter_storage_class(
+                [(k, v) for k, v in form.items(multi=True) if k is not None]
+            )
+            files = self.parameter_storage_class(
+                [(k, v) for k, v in files.items(multi=True) if k is not None]
+            )
         self._form = t.cast(ImmutableMultiDict[str, str], form)
         self._files = t.cast(ImmutableMultiDict[str, FileStorage], files)
 
@@ -725,6 +768,15 @@ _TEXT_MIMETYPES = frozenset(
         "application/xml-external-parsed-entity",
     }
 )
+
+
+def _to_iri(uri: str) -> str:
+    """The URI as an IRI (Flask's form); as it is if it cannot be converted
+    (a ``Host`` with an out-of-range port, say), never an error."""
+    try:
+        return uri_to_iri(uri)
+    except ValueError:
+        return uri
 
 
 def _content_type(mimetype: str) -> str:
