@@ -386,11 +386,22 @@ class Request:
     @property
     def blueprints(self) -> list[str]:
         """The matched blueprint and its parents, innermost first."""
+        rule = self.url_rule
+        cached = self._blueprints
+        # PERF: the pipeline asks three times per request (hooks, after
+        # request, teardown); computed once per matched rule.
+        if cached is not None and cached[0] is rule:
+            return cached[1]
         name = self.blueprint
         if name is None:
-            return []
-        parts = name.split(".")
-        return [".".join(parts[: i + 1]) for i in range(len(parts) - 1, -1, -1)]
+            names: list[str] = []
+        else:
+            parts = name.split(".")
+            names = [".".join(parts[: i + 1]) for i in range(len(parts) - 1, -1, -1)]
+        self._blueprints = (rule, names)
+        return names
+
+    _blueprints: tuple[Rule | None, list[str]] | None = None
 
     # -- query string, cookies ---------------------------------------------
 
