@@ -18,11 +18,11 @@ from types import SimpleNamespace
 import click
 import flask
 import pytest
+from flask_compare import comparable_headers
 
 import erlen
 from erlen import Blueprint, Erlen
 from erlen.blueprints import BlueprintSetupState
-from erlen.security import DEFAULT_SECURITY_HEADERS
 from erlen.testing import ErlenClient
 
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "apps", "blueprints")
@@ -33,16 +33,7 @@ ERLEN = SimpleNamespace(App=Erlen, **{n: getattr(erlen, n) for n in _NAMES})
 Setup = Callable[[t.Any, SimpleNamespace], None]
 
 
-def _headers(response: t.Any) -> dict[str, str]:
-    headers = {k.lower(): v for k, v in response.headers.items()}
-    # Erlen's default security headers, which Flask does not send (tested in
-    # test_security_defaults.py).
-    for name in DEFAULT_SECURITY_HEADERS:
-        headers.pop(name.lower(), None)
-    if "allow" in headers:
-        # Flask's order follows a set's (random per process); Erlen sorts.
-        headers["allow"] = ", ".join(sorted(headers["allow"].split(", ")))
-    return headers
+_headers = comparable_headers
 
 
 class Pair:
