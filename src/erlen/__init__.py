@@ -5,6 +5,8 @@ Flask's, so a Flask app ports by renaming ``flask`` to ``erlen`` and
 ``Flask`` to ``Erlen``.
 """
 
+import typing as _t
+
 from markupsafe import Markup, escape
 
 from . import json
@@ -43,16 +45,47 @@ from .signals import (
     request_tearing_down,
     template_rendered,
 )
-from .templating import (
-    get_template_attribute,
-    render_template,
-    render_template_async,
-    render_template_string,
-    render_template_string_async,
-    stream_template,
-    stream_template_string,
-)
 from .wrappers import Request, Response
+
+if _t.TYPE_CHECKING:
+    from .templating import (
+        get_template_attribute,
+        render_template,
+        render_template_async,
+        render_template_string,
+        render_template_string_async,
+        stream_template,
+        stream_template_string,
+    )
+
+# PERF: the template functions load Jinja2 (~12 ms of `import erlen`) on
+# first use: an API that renders no template never imports it.
+_LAZY = {
+    name: ".templating"
+    for name in (
+        "get_template_attribute",
+        "render_template",
+        "render_template_async",
+        "render_template_string",
+        "render_template_string_async",
+        "stream_template",
+        "stream_template_string",
+    )
+}
+
+
+def __getattr__(name: str) -> _t.Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'erlen' has no attribute {name!r}")
+    import sys
+    from importlib import import_module
+
+    value = getattr(import_module(module, __name__), name)
+    # ("globals" here is the erlen.globals submodule, not the builtin.)
+    setattr(sys.modules[__name__], name, value)
+    return value
+
 
 __version__ = "0.1.0.dev0"
 
