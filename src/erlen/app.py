@@ -1263,10 +1263,24 @@ class Erlen(Scaffold):
             self._all_sync = not any(is_async_callable(f) for f in funcs)
         return self._all_sync
 
-    def make_request_context(self, request: Request) -> RequestContext:
-        """The context a driver runs ``request`` in; sets the request's limits
-        and JSON decoder from the config."""
+    def _configure_request(self, request: Request) -> None:
+        """What the drivers give every request they build, from the config:
+        the body and form limits (a view may change them for its request),
+        the JSON decoder, and the trusted ``X-Forwarded-*`` hops."""
+        config = self.config
+        request.max_content_length = config["MAX_CONTENT_LENGTH"]
+        request.max_form_memory_size = config["MAX_FORM_MEMORY_SIZE"]
+        request.max_form_parts = config["MAX_FORM_PARTS"]
+        request.max_form_fields = config["MAX_FORM_FIELDS"]
         request._json_loads = self.json.loads
+        proxy_fix = config["PROXY_FIX"]
+        if proxy_fix is not None:
+            from .proxy import apply_proxy_fix
+
+            apply_proxy_fix(request, proxy_fix)
+
+    def make_request_context(self, request: Request) -> RequestContext:
+        """The context a driver runs ``request`` in."""
         return RequestContext(self, request)
 
     def wsgi_app(

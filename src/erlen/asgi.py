@@ -19,7 +19,6 @@ import typing as t
 from . import exceptions as exc
 from .concurrency import drive, run_async, run_inline
 from .pipeline import handle_request, handle_websocket
-from .proxy import apply_proxy_fix
 from .wrappers import _encode
 
 if t.TYPE_CHECKING:
@@ -232,7 +231,6 @@ class ASGIApp:
     def _request(self, scope: Scope, method: str) -> Request:
         """Translate an ASGI scope into a :class:`Request`."""
         app = self.app
-        config = app.config
         server = scope.get("server")
         client = scope.get("client")
         root_path = scope.get("root_path", "").rstrip("/")
@@ -250,13 +248,8 @@ class ASGIApp:
             query_string=scope.get("query_string", b""),
             headers=scope["headers"],
             remote_addr=client[0] if client else None,
-            max_content_length=config["MAX_CONTENT_LENGTH"],
-            max_form_memory_size=config["MAX_FORM_MEMORY_SIZE"],
-            max_form_parts=config["MAX_FORM_PARTS"],
-            max_form_fields=config["MAX_FORM_FIELDS"],
         )
-        if config["PROXY_FIX"] is not None:
-            apply_proxy_fix(request, config["PROXY_FIX"])
+        app._configure_request(request)
         request.scope = scope
         extensions = scope.get("extensions") or {}
         request._preserve_context = extensions.get("erlen.preserve_context")

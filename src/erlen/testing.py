@@ -312,7 +312,6 @@ def build_request(app: Erlen, *args: t.Any, **kwargs: t.Any) -> Request:
     from .wsgi import request_from_environ
 
     request = request_from_environ(app, make_spec(app, *args, **kwargs).to_environ())
-    request._json_loads = app.json.loads
     return request
 
 

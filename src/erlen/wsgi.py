@@ -12,7 +12,6 @@ import typing as t
 
 from .concurrency import drive, run_inline, run_sync_awaitable
 from .pipeline import handle_request
-from .proxy import apply_proxy_fix
 from .wrappers import Request, _encode
 
 if t.TYPE_CHECKING:
@@ -35,7 +34,6 @@ def request_from_environ(app: Erlen, environ: dict[str, t.Any]) -> Request:
         path = "/" + path
     # PEP 3333 says str; uvicorn's WSGI mode passes an int.
     port = str(environ.get("SERVER_PORT") or "")
-    config = app.config
     request = app.request_class(
         method=environ.get("REQUEST_METHOD", "GET").upper(),
         scheme=environ.get("wsgi.url_scheme", "http"),
@@ -51,13 +49,8 @@ def request_from_environ(app: Erlen, environ: dict[str, t.Any]) -> Request:
         remote_addr=environ.get("REMOTE_ADDR"),
         input_stream=environ.get("wsgi.input"),
         input_terminated=bool(environ.get("wsgi.input_terminated")),
-        max_content_length=config["MAX_CONTENT_LENGTH"],
-        max_form_memory_size=config["MAX_FORM_MEMORY_SIZE"],
-        max_form_parts=config["MAX_FORM_PARTS"],
-        max_form_fields=config["MAX_FORM_FIELDS"],
     )
-    if config["PROXY_FIX"] is not None:
-        apply_proxy_fix(request, config["PROXY_FIX"])
+    app._configure_request(request)
     request.environ = environ
     request._preserve_context = environ.get("erlen.preserve_context")
     return request
