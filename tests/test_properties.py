@@ -23,7 +23,7 @@ import io
 import typing as t
 import uuid
 from pathlib import Path
-from urllib.parse import unquote, urlencode
+from urllib.parse import parse_qsl, unquote, urlencode
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -32,6 +32,7 @@ from hypothesis import strategies as st
 from erlen import Erlen, make_response, request, url_for
 from erlen.exceptions import HTTPException, RequestRedirect
 from erlen.testing import ErlenClient, encode_multipart, make_spec
+from erlen.wrappers import _parse_qs
 
 #: Shared by every property: few enough examples that the file runs in
 #: seconds, no deadline (a request through the ASGI driver varies in time).
@@ -161,6 +162,25 @@ def test_any_query_string_parses(client: ErlenClient, raw: bytes) -> None:
     assert len(fields) <= raw.count(b"&") + 1
     for name, value in fields:
         assert isinstance(name, str) and isinstance(value, str)
+
+
+#: Query strings made mostly of the characters that matter to the parser.
+QUERY_BYTES = st.lists(
+    st.sampled_from([b"&", b"=", b"%", b"+", b"a", b"b", b"%41", b"\xff", b";"])
+    | st.binary(max_size=3),
+    max_size=30,
+).map(b"".join)
+
+
+@PROPERTY
+@given(raw=QUERY_BYTES)
+def test_query_string_fields_are_the_standard_librarys(raw: bytes) -> None:
+    # The parser takes a shortcut when there is nothing to unquote; with or
+    # without it, the fields are exactly urllib's.
+    expected = parse_qsl(
+        raw.decode("utf-8", "replace"), keep_blank_values=True, errors="replace"
+    )
+    assert _parse_qs(raw) == expected
 
 
 @PROPERTY

@@ -21,10 +21,12 @@ from .config import Config, ConfigAttribute
 from .ctx import AppContext, RequestContext, _AppCtxGlobals
 from .globals import _cv_request
 from .json import DefaultJSONProvider, JSONProvider
+from .pipeline import finalize, handle_user_exception, teardown
 from .routing import BuildError, Map, Rule
 from .scaffold import Scaffold, find_instance_path, setupmethod
 from .security import _escape, add_security_headers, check_cross_origin, csrf_token
 from .wrappers import Request, Response
+from .wsgi import wsgi_app as _wsgi_app
 
 if t.TYPE_CHECKING:
     from jinja2 import BaseLoader
@@ -1134,8 +1136,6 @@ class Erlen(Scaffold):
     async def _handle_user_exception(
         self, ctx: RequestContext, e: Exception, run: Runner
     ) -> t.Any:
-        from .pipeline import handle_user_exception
-
         return await handle_user_exception(self, ctx, e, run)
 
     async def _handle_exception(
@@ -1143,8 +1143,6 @@ class Erlen(Scaffold):
     ) -> Response:
         """An exception no handler took: propagate it (testing/debug) or log
         it and send a 500 (through a 500 handler if there is one)."""
-        from .pipeline import finalize
-
         if signals.got_request_exception.receivers:
             signals.send(signals.got_request_exception, self, exception=e)
         propagate = self.config["PROPAGATE_EXCEPTIONS"]
@@ -1185,8 +1183,6 @@ class Erlen(Scaffold):
     def do_teardown_request(self, exc: BaseException | None = None) -> None:
         """Run the ``teardown_request`` functions (for a manually pushed
         request context)."""
-        from .pipeline import teardown
-
         # Only the request part: the app context runs its own on pop.
         drive(teardown(self, _cv_request.get(), exc, run_inline, app_context=False))
 
@@ -1288,9 +1284,7 @@ class Erlen(Scaffold):
     ) -> t.Iterable[bytes]:
         """The WSGI application.  Wrap this, not the app, in WSGI middleware
         (``app.wsgi_app = Middleware(app.wsgi_app)``) to keep the app object."""
-        from .wsgi import wsgi_app
-
-        return wsgi_app(self, environ, start_response)
+        return _wsgi_app(self, environ, start_response)
 
     def __call__(
         self,

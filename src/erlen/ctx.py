@@ -17,10 +17,15 @@ from . import signals
 from .globals import _cv_app, _cv_request
 
 if t.TYPE_CHECKING:
+    # Typed as the stdlib's; at run time, the lock-free one.
+    from functools import cached_property
+
     from .app import Erlen
     from .sessions import SessionMixin
     from .websockets import WebSocket
     from .wrappers import Request, Response
+else:
+    from .utils import cached_property
 
 __all__ = [
     "AppContext",
@@ -96,9 +101,13 @@ class AppContext:
 
     def __init__(self, app: Erlen) -> None:
         self.app: Erlen = app
-        #: This context's ``g``.
-        self.g: _AppCtxGlobals = app.app_ctx_globals_class()
         self._tokens: list[Token[AppContext]] = []
+
+    @cached_property
+    def g(self) -> _AppCtxGlobals:
+        """This context's ``g`` (made on first use: most requests never
+        touch it)."""
+        return self.app.app_ctx_globals_class()
 
     def push(self) -> None:
         """Make this context the current one."""

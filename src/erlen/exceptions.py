@@ -13,6 +13,9 @@ import typing as t
 
 from markupsafe import escape
 
+# Imported by wrappers too: its attributes are read when called.
+from . import wrappers
+
 if t.TYPE_CHECKING:
     from .wrappers import Request, Response
 
@@ -179,8 +182,7 @@ class HTTPException(Exception):
     def get_response(self, request: Request | None = None) -> Response:
         """The response to send: :attr:`response` if one was given, else a
         rendered page (JSON when ``request`` prefers ``application/json``)."""
-        from .wrappers import Response
-
+        Response = wrappers.Response
         if self.response is not None:
             return self.response
         headers = self.get_headers(request)
@@ -705,6 +707,8 @@ def from_werkzeug(e: BaseException) -> HTTPException | None:
     by ported code or by a Werkzeug part such as the form parser), so it gets
     its status and Erlen's error handlers instead of becoming a 500.
     ``None`` for anything else."""
+    if isinstance(e, HTTPException):
+        return None  # PERF: Erlen's own (a 404), without the lookup below
     import sys
 
     wz = sys.modules.get("werkzeug.exceptions")

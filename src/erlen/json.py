@@ -17,9 +17,10 @@ from datetime import date
 
 from werkzeug.http import http_date
 
+from .wrappers import Response
+
 if t.TYPE_CHECKING:
     from .app import Erlen
-    from .wrappers import Response
 
 __all__ = ["JSONProvider", "DefaultJSONProvider", "dumps", "loads", "jsonify"]
 
@@ -55,8 +56,6 @@ class JSONProvider:
 
     def response(self, *args: t.Any, **kwargs: t.Any) -> Response:
         """A ``application/json`` response for the data; see :func:`jsonify`."""
-        from .wrappers import Response
-
         return Response(
             self.dumps(_prepare(args, kwargs)) + "\n", mimetype=self.mimetype
         )
@@ -99,8 +98,6 @@ class DefaultJSONProvider(JSONProvider):
         return _json.loads(s, **kwargs)
 
     def response(self, *args: t.Any, **kwargs: t.Any) -> Response:
-        from .wrappers import Response
-
         obj = _prepare(args, kwargs)
         if self.compact is False or (self.compact is None and self._app.debug):
             text = self.dumps(obj, indent=2)

@@ -12,7 +12,12 @@ import typing as t
 
 from . import signals
 from .concurrency import Runner
-from .exceptions import HTTPException
+from .exceptions import (
+    BadRequestKeyError,
+    HTTPException,
+    RequestRedirect,
+    from_werkzeug,
+)
 from .security import add_security_headers
 
 if t.TYPE_CHECKING:
@@ -229,8 +234,6 @@ async def handle_user_exception(
     HTTP exceptions without a handler become their own response; any other
     exception without a handler is re-raised (and becomes a 500).
     """
-    from .exceptions import BadRequestKeyError, RequestRedirect, from_werkzeug
-
     converted = from_werkzeug(e)
     if converted is not None:
         e = converted

@@ -7,6 +7,7 @@ ported code only changes its import.
 from __future__ import annotations
 
 import importlib
+import typing as t
 from typing import Any
 
 from werkzeug.utils import secure_filename as _secure_filename
@@ -38,6 +39,36 @@ def secure_filename(filename: str) -> str:
 
 
 _MAX_FILENAME = 200
+
+
+T = t.TypeVar("T")
+
+
+class cached_property(t.Generic[T]):
+    """A property computed on first access and then stored on the instance.
+
+    :func:`functools.cached_property` does the same, but on Python 3.11 it
+    takes a lock on every first access; the request's lazily parsed values
+    (``host``, ``args``, ``headers``...) are each read once per request, so
+    the lock was a measurable part of a request (see ``bench/``).  Like
+    Werkzeug's, this one has no lock: two threads reading the same request's
+    value at once may both compute it, and one result is kept.
+    """
+
+    def __init__(self, func: t.Callable[[Any], T]) -> None:
+        self.func = func
+        self.attrname = func.__name__
+        self.__doc__ = func.__doc__
+        self.__module__ = func.__module__
+
+    def __set_name__(self, owner: type[Any], name: str) -> None:
+        self.attrname = name
+
+    def __get__(self, instance: Any, owner: type[Any] | None = None) -> Any:
+        if instance is None:
+            return self
+        value = instance.__dict__[self.attrname] = self.func(instance)
+        return value
 
 
 def import_string(name: str) -> Any:
