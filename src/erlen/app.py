@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from . import exceptions as exc
 from . import signals
-from .concurrency import Runner, drive, run_inline
+from .concurrency import AsyncRunner, Runner, drive, run_async, run_inline
 from .config import Config, ConfigAttribute
 from .ctx import AppContext, RequestContext, _AppCtxGlobals
 from .globals import _cv_request
@@ -219,6 +219,7 @@ class Erlen(Scaffold):
         self.subdomain_matching = subdomain_matching
         self._got_first_request = False
         self._executor: ThreadPoolExecutor | None = None
+        self._runner: AsyncRunner | None = None
         self._executor_lock = Lock()
         self._all_sync: bool | None = None
         self._logger: logging.Logger | None = None
@@ -508,9 +509,7 @@ class Erlen(Scaffold):
             with self.app_context():
                 drive(run_inline(func, *args, **kwargs))
             return
-        from .concurrency import run_async
-
-        self._spawn(run_async(self._get_executor()), func, args, kwargs)
+        self._spawn(self._async_runner(), func, args, kwargs)
 
     def _spawn(
         self,
@@ -1235,6 +1234,14 @@ class Erlen(Scaffold):
                     )
                     self._executor = executor
         return executor
+
+    def _async_runner(self) -> AsyncRunner:
+        """The runner of ASGI requests: ``async def`` functions on the loop,
+        ``def`` ones in :meth:`_get_executor`'s pool (made once per pool)."""
+        runner = self._runner
+        if runner is None or runner.executor is not self._executor:
+            runner = self._runner = run_async(self._get_executor())
+        return runner
 
     def _is_all_sync(self) -> bool:
         """Whether no view, hook or error handler is ``async def``: then an
