@@ -20,7 +20,13 @@ from collections.abc import MutableMapping
 from datetime import UTC, datetime
 from uuid import UUID
 
-from itsdangerous import BadData, BadPayload, Serializer, URLSafeTimedSerializer
+from itsdangerous import (
+    BadData,
+    BadPayload,
+    Serializer,
+    TimestampSigner,
+    URLSafeTimedSerializer,
+)
 from itsdangerous.encoding import base64_decode
 from markupsafe import Markup
 from werkzeug.http import http_date, parse_date
@@ -317,6 +323,32 @@ class _TagDateTime(JSONTag):
         return parse_date(value)
 
 
+class _CookieSigner(TimestampSigner):
+    """itsdangerous' timestamp signer, keeping the keys it derives.
+
+    The derivation (an HMAC of the salt) depends only on the secret key and
+    the salt, yet itsdangerous repeats it for every signature made or
+    checked; the session's serializer hands each of its signers one dict
+    to keep them in.
+    """
+
+    def __init__(
+        self, *args: t.Any, derived_keys: dict[t.Any, bytes], **kwargs: t.Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self._derived_keys = derived_keys
+
+    def derive_key(self, secret_key: str | bytes | None = None) -> bytes:
+        cache_key = (
+            self.secret_keys[-1] if secret_key is None else secret_key,
+            self.salt,
+        )
+        key = self._derived_keys.get(cache_key)
+        if key is None:
+            key = self._derived_keys[cache_key] = super().derive_key(secret_key)
+        return key
+
+
 class _CookieSerializer(URLSafeTimedSerializer):
     """itsdangerous' URL-safe serializer with a cap on how far a compressed
     payload may inflate (a 130 kB cookie could otherwise become a 100 MB
@@ -600,10 +632,16 @@ class SessionInterface:
         raise NotImplementedError
 
 
-def _sha1(data: bytes = b"") -> t.Any:
-    # Looked up when called: on a FIPS build without SHA-1, the module still
+def _lazy_sha1(data: bytes = b"") -> t.Any:
+    # Looked up when called: on a build without SHA-1, the module still
     # imports and an app can configure another digest.
     return hashlib.sha1(data)
+
+
+#: hashlib's own sha1 when the build has one, as Flask uses: hmac runs
+#: OpenSSL's HMAC only for hashlib's constructors (a Python function
+#: in their place costs ~4x, twice per request using the session).
+_sha1 = getattr(hashlib, "sha1", None) or _lazy_sha1
 
 
 class SecureCookieSessionInterface(SessionInterface):
@@ -653,9 +691,13 @@ class SecureCookieSessionInterface(SessionInterface):
             [*fallbacks, secret_key],
             salt=self.salt,
             serializer=self.serializer,
+            signer=_CookieSigner,
             signer_kwargs={
                 "key_derivation": self.key_derivation,
                 "digest_method": self.digest_method,
+                # PERF: one HMAC per signature made or checked instead of
+                # two (the keys are few: the current one and the fallbacks).
+                "derived_keys": {},
             },
         )
         self._cached_serializer = (settings, signer)
