@@ -248,7 +248,9 @@ async def render_template_async(
 ) -> str:
     """:func:`render_template` for ``async def`` views: the rendering runs
     in the app's thread pool (with the current context), so a large template
-    does not block the event loop::
+    does not block the event loop.  The hop to the pool costs more than an
+    ordinary page takes to render (see :doc:`/async`): call
+    :func:`render_template` for those, and this for large pages::
 
         @app.get("/")
         async def index():
