@@ -206,6 +206,67 @@ def test_wsgi_chunked_input_over_the_limit(app: Erlen) -> None:
     assert (status, b"".join(chunks)) == ("200 OK", b"12345")
 
 
+class _Trickle(io.RawIOBase):
+    """A body stream that gives one byte per read, then EOF."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: t.Any) -> int:
+        if not self._data or not len(buffer):
+            return 0
+        buffer[0] = self._data[0]
+        self._data = self._data[1:]
+        return 1
+
+
+@pytest.mark.parametrize("stream", [io.BytesIO, _Trickle], ids=["whole", "trickle"])
+def test_wsgi_body_shorter_than_its_length_is_a_400(
+    app: Erlen, stream: t.Callable[[bytes], t.Any]
+) -> None:
+    # The client stopped before Content-Length: never a truncated body (or
+    # form), whether the server gives the bytes at once or one at a time.
+    @app.post("/form")
+    def form() -> t.Any:
+        return dict(request.form)
+
+    for path, content_type in (
+        ("/body", "application/octet-stream"),
+        ("/form", "application/x-www-form-urlencoded"),
+    ):
+        environ = environ_for(
+            path,
+            "POST",
+            CONTENT_LENGTH="10",
+            CONTENT_TYPE=content_type,
+            **{"wsgi.input": stream(b"a=1&b")},
+        )
+        status, _, _ = call_wsgi(app, environ)
+        assert status.startswith("400"), (path, status)
+        environ["wsgi.input"] = stream(b"a=1&b=2345")
+        status, _, chunks = call_wsgi(app, environ)
+        assert status == "200 OK", (path, status)
+
+
+def test_wsgi_stream_is_read_after_get_data(app: Erlen) -> None:
+    # Reading the body whole leaves request.stream at its end, as reading
+    # the stream itself would (never a second read of the server's input).
+    @app.post("/twice")
+    def twice() -> t.Any:
+        data = request.get_data()
+        return {"data": data.decode(), "rest": request.stream.read().decode()}
+
+    environ = environ_for(
+        "/twice", "POST", CONTENT_LENGTH="5", **{"wsgi.input": _Trickle(b"hello!!")}
+    )
+    status, _, chunks = call_wsgi(app, environ)
+    assert status == "200 OK"
+    assert json.loads(b"".join(chunks)) == {"data": "hello", "rest": ""}
+
+
 def test_wsgi_close_runs_call_on_close(app: Erlen) -> None:
     closed: list[bool] = []
 

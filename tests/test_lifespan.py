@@ -339,6 +339,30 @@ def test_client_lifespan(driver: str) -> None:
         assert log[2:] == ["stop 1 lifespan", "stop 2 lifespan"]
 
 
+def test_def_views_and_async_views_after_a_restart() -> None:
+    # Shutdown closes the thread pool; the next startup's requests get a new
+    # one (the app keeps its runner only as long as its pool).
+    app = Erlen(__name__)
+
+    @app.get("/sync")
+    def sync() -> str:
+        return threading.current_thread().name
+
+    @app.get("/async")
+    async def async_() -> str:
+        return "ok"
+
+    with closing(app.test_client(driver="asgi")) as client:  # type: ignore[call-arg]
+        pools = []
+        for _ in range(2):
+            with t.cast(t.Any, client).lifespan():
+                assert client.get("/async").text == "ok"
+                pools.append(app._executor)
+                assert client.get("/sync").text.startswith("erlen-")
+        assert pools[0] is not None and pools[1] is not None
+        assert pools[0] is not pools[1]
+
+
 # -- a real server -------------------------------------------------------------
 
 FAILING_APP = """

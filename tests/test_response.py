@@ -235,6 +235,60 @@ def test_mimetype_and_content_type_setters() -> None:
     assert ours.get_json(force=True) == theirs.get_json(force=True) == {"a": [1]}
 
 
+@pytest.mark.parametrize("body", ["plain", "héllo ☃", b"raw \xff bytes", ""])
+@pytest.mark.parametrize(
+    ("mimetype", "content_type"),
+    [
+        (None, None),
+        ("text/plain", None),
+        ("application/json", None),
+        ("image/svg+xml", None),
+        ("application/sql", None),
+        ("text/csv; charset=latin-1", None),
+        (None, "application/octet-stream"),
+        (None, "text/plain"),
+        ("text/html", "application/xml"),
+    ],
+)
+@pytest.mark.parametrize("status", [None, 201, "404 NOT FOUND", HTTPStatus.ACCEPTED])
+def test_constructor_headers_are_flasks(
+    body: str | bytes, mimetype: str | None, content_type: str | None, status: t.Any
+) -> None:
+    # A str or bytes body without headers takes a shortcut in Erlen's
+    # constructor; whatever the arguments, the result is Flask's.
+    kwargs = {"mimetype": mimetype, "content_type": content_type, "status": status}
+    for _ in range(2):  # the second time, from the cache of checked values
+        theirs = flask.Response(body, **kwargs)
+        ours = erlen.Response(body, **kwargs)
+        expected = list(theirs.headers.items())
+        if mimetype and "charset" in mimetype and content_type is None:
+            # Werkzeug appends "; charset=utf-8" even so (docs/flask.md).
+            expected[0] = ("Content-Type", mimetype)
+        assert list(ours.headers.items()) == expected
+        assert (ours.status, ours.get_data()) == (theirs.status, theirs.get_data())
+
+
+def test_constructor_refuses_a_content_type_that_splits_headers() -> None:
+    for _ in range(2):  # a refused value is never cached as checked
+        with pytest.raises(ValueError, match="Content-Type"):
+            erlen.Response("x", content_type="text/plain\r\nSet-Cookie: a=b")
+        with pytest.raises(ValueError, match="Content-Type"):
+            erlen.Response(b"x", mimetype="text/plain\nX-Evil: 1")
+
+
+def test_constructor_uses_a_subclass_defaults() -> None:
+    class Plain(erlen.Response):
+        default_mimetype = "text/plain"
+
+    class Created(erlen.Response):
+        default_status = 201
+
+    assert Plain("x").headers["Content-Type"] == "text/plain; charset=utf-8"
+    assert Plain("x", mimetype="application/json").mimetype == "application/json"
+    assert Created("x").status_code == 201
+    assert Created(b"x", mimetype="text/plain").status_code == 201
+
+
 def test_json_invalid_body() -> None:
     theirs = flask.Response("{bad", mimetype="application/json")
     ours = erlen.Response("{bad", mimetype="application/json")
