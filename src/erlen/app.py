@@ -851,20 +851,25 @@ class Erlen(Scaffold):
                 exc.SecurityError(f"Host {_escape(request.host)!r} is not trusted."),
             )
             return
+        websocket = request.is_websocket
         try:
             if self.url_map.host_matching:
                 rule, args = self.url_map.match(
                     request.path,
                     request.method,
                     host=request.host.lower(),
-                    websocket=request.is_websocket,
+                    websocket=websocket,
                 )
             else:
                 rule, args = self.url_map.match(
                     request.path,
                     request.method,
-                    subdomain=self._subdomain_for(request),
-                    websocket=request.is_websocket,
+                    subdomain=(
+                        self._subdomain_for(request)
+                        if self.subdomain_matching
+                        else self.url_map.default_subdomain
+                    ),
+                    websocket=websocket,
                 )
         except exc.RequestRedirect as e:
             request.routing_exception = _relative_redirect(request, e)
@@ -873,7 +878,7 @@ class Erlen(Scaffold):
         else:
             request.url_rule = rule
             request.view_args = args
-            if (request.method not in _SAFE_METHODS or request.is_websocket) and config[
+            if (request.method not in _SAFE_METHODS or websocket) and config[
                 "CROSS_ORIGIN_PROTECTION"
             ]:
                 if check_cross_origin(self, request) is not None:
@@ -1092,7 +1097,8 @@ class Erlen(Scaffold):
                 rv.status_code = int(status)
         if headers:
             rv.headers.update(headers)
-        return t.cast(Response, rv)
+        response: Response = rv  # not t.cast: a call per request
+        return response
 
     # -- errors ---------------------------------------------------------------
 

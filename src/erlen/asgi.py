@@ -330,7 +330,10 @@ class ASGIApp:
         request._disconnect_probe = watcher.is_disconnected
         ctx = app.make_request_context(request)
         runner = app._async_runner()
-        if app._is_all_sync():
+        all_sync = app._all_sync
+        if all_sync is None:
+            all_sync = app._is_all_sync()
+        if all_sync:
             # PERF: one thread hop for the whole request instead of one per
             # hook and view.
             response = await runner.in_thread(

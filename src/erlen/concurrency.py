@@ -67,7 +67,8 @@ def drive(coro: Coroutine[t.Any, t.Any, T]) -> T:
     try:
         coro.send(None)
     except StopIteration as stop:
-        return t.cast(T, stop.value)
+        value: T = stop.value  # not t.cast: a call per request
+        return value
     coro.close()
     raise RuntimeError(
         "The request pipeline awaited something outside an event loop. This"
@@ -134,9 +135,14 @@ async def run_inline(
 ) -> t.Any:
     """Call ``func`` now; an ``async def`` runs on the thread's own loop."""
     rv = func(*args, **kwargs)
-    if inspect.isawaitable(rv):
+    # PERF: what views usually return is never awaitable; the check below
+    # ends in an ABC isinstance (~0.3 us).
+    if type(rv) not in _PLAIN_VALUES and inspect.isawaitable(rv):
         return run_sync_awaitable(rv)
     return rv
+
+
+_PLAIN_VALUES = frozenset({str, bytes, dict, list, tuple, type(None)})
 
 
 class AsyncRunner:

@@ -243,9 +243,11 @@ class Request:
             value = raw.get(environ_key)
             return None if value is None else str(value)
         key = name.encode("latin-1")
-        values = [v for k, v in raw if k == key]
+        values: list[bytes] = [v for k, v in raw if k == key]
         if not values:
             return None
+        if len(values) == 1:
+            return values[0].decode("latin-1")  # PERF: the usual case
         # Repeated headers are joined as RFC 9110 says (cookies with "; ").
         sep = b"; " if name == "cookie" else b", "
         return sep.join(values).decode("latin-1")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import typing as t
 
 from .concurrency import drive, run_inline, run_sync_awaitable
+from .datastructures import ResponseHeaders
 from .pipeline import handle_request
 from .wrappers import Request, _encode
 
@@ -31,11 +32,14 @@ def _wsgi_str(value: str) -> str:
 
 def request_from_environ(app: Erlen, environ: dict[str, t.Any]) -> Request:
     """Translate a WSGI environ into a :class:`Request`."""
-    path = _wsgi_str(environ.get("PATH_INFO") or "/")
+    path = environ.get("PATH_INFO") or "/"
+    if not path.isascii():
+        path = _wsgi_str(path)
     if path[:1] != "/":
         path = "/" + path
     # PEP 3333 says str; uvicorn's WSGI mode passes an int.
     port = str(environ.get("SERVER_PORT") or "")
+    script_name = environ.get("SCRIPT_NAME")
     request = app.request_class(
         method=environ.get("REQUEST_METHOD", "GET").upper(),
         scheme=environ.get("wsgi.url_scheme", "http"),
@@ -44,7 +48,7 @@ def request_from_environ(app: Erlen, environ: dict[str, t.Any]) -> Request:
             if "SERVER_NAME" in environ
             else None
         ),
-        root_path=_wsgi_str(environ.get("SCRIPT_NAME", "")).rstrip("/"),
+        root_path=_wsgi_str(script_name).rstrip("/") if script_name else "",
         path=path,
         query_string=environ.get("QUERY_STRING", "").encode("latin-1"),
         headers=environ,
@@ -62,20 +66,28 @@ def wsgi_app(
     app: Erlen, environ: dict[str, t.Any], start_response: t.Callable[..., t.Any]
 ) -> t.Iterable[bytes]:
     """Run one WSGI request through the pipeline."""
-    if not app._serving:
+    if not app._serving and app.before_serving_funcs:
         app._ensure_started()
     request = request_from_environ(app, environ)
     ctx = app.make_request_context(request)
     response = drive(handle_request(app, ctx, run_inline))
     send_body = response._prepare_for_send(request.method)
-    start_response(response.status, response.headers.to_wsgi_list())
+    headers = response.headers
+    start_response(
+        response.status,
+        # PERF: the list itself (a copy), not Headers' own iteration.
+        list(headers._list) if type(headers) is ResponseHeaders else list(headers),
+    )
     if not send_body:
         response.close()
         if ctx._background:
             app._run_background_tasks(ctx)
         return []
     body = response.response
-    if type(body) is list and all([type(chunk) is bytes for chunk in body]):
+    if type(body) is list and (
+        (len(body) == 1 and type(body[0]) is bytes)
+        or all([type(chunk) is bytes for chunk in body])
+    ):
         if response._on_close or ctx._background:
             return _ClosingIterator(iter(body), response, app, ctx)
         return body
