@@ -18,6 +18,7 @@ import typing as t
 
 from . import exceptions as exc
 from .concurrency import drive, run_async, run_inline
+from .datastructures import ResponseHeaders
 from .pipeline import handle_request, handle_websocket
 from .wrappers import _encode
 
@@ -343,13 +344,18 @@ class ASGIApp:
             response = await handle_request(app, ctx, runner)
 
         send_body = response._prepare_for_send(request.method)
+        headers = response.headers
+        # PERF: the list itself, not Headers.items()' generator.
+        header_items = (
+            headers._list if type(headers) is ResponseHeaders else headers.items()
+        )
         await send(
             {
                 "type": "http.response.start",
                 "status": response.status_code,
                 "headers": [
                     (k.lower().encode("latin-1"), v.encode("latin-1"))
-                    for k, v in response.headers.items()
+                    for k, v in header_items
                 ],
             }
         )

@@ -24,6 +24,8 @@ import weakref
 from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
+from inspect import CO_COROUTINE
+from types import FunctionType
 
 __all__ = ["Runner", "drive", "run_inline", "run_async", "is_async_callable"]
 
@@ -42,6 +44,11 @@ _async_cache: weakref.WeakKeyDictionary[t.Any, bool] = weakref.WeakKeyDictionary
 def is_async_callable(func: t.Any) -> bool:
     """Whether calling ``func`` returns a coroutine (``async def`` functions,
     methods, partials and objects with an ``async def __call__``)."""
+    if type(func) is FunctionType:
+        # PERF: a plain function (nearly every view and hook) answers from
+        # its code flags, as inspect.iscoroutinefunction does, without the
+        # weak cache's Python-level lookup (~0.3 us).
+        return bool(func.__code__.co_flags & CO_COROUTINE)
     try:
         return _async_cache[func]
     except (KeyError, TypeError):

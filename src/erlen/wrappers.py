@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import typing as t
 from http import HTTPStatus
+from itertools import chain
 from urllib.parse import parse_qsl, quote
 
 from werkzeug import formparser
@@ -299,9 +300,8 @@ class Request:
                     count += 1
                     size += len(key) + len(value)
             return count, size
-        for key, value in raw:
-            size += len(key) + len(value)
-        return len(raw), size
+        # PERF: the names and values flattened and measured in C.
+        return len(raw), sum(map(len, chain.from_iterable(raw)))
 
     # -- URL parts ----------------------------------------------------------
 
