@@ -17,15 +17,10 @@ from . import signals
 from .globals import _cv_app, _cv_request
 
 if t.TYPE_CHECKING:
-    # Typed as the stdlib's; at run time, the lock-free one.
-    from functools import cached_property
-
     from .app import Erlen
     from .sessions import SessionMixin
     from .websockets import WebSocket
     from .wrappers import Request, Response
-else:
-    from .utils import cached_property
 
 __all__ = [
     "AppContext",
@@ -103,11 +98,22 @@ class AppContext:
         self.app: Erlen = app
         self._tokens: list[Token[AppContext]] = []
 
-    @cached_property
+    _g: _AppCtxGlobals | None = None
+
+    @property
     def g(self) -> _AppCtxGlobals:
-        """This context's ``g`` (made on first use: most requests never
+        """This context's ``g``, made on first use (most requests never
         touch it)."""
-        return self.app.app_ctx_globals_class()
+        g = self._g
+        if g is None:
+            # setdefault is atomic: threads sharing this context (a view and
+            # its asyncio.to_thread call) all get the same one.
+            g = self.__dict__.setdefault("_g", self.app.app_ctx_globals_class())
+        return g
+
+    @g.setter
+    def g(self, value: _AppCtxGlobals) -> None:
+        self._g = value
 
     def push(self) -> None:
         """Make this context the current one."""
