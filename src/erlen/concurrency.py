@@ -27,7 +27,14 @@ from functools import partial
 from inspect import CO_COROUTINE
 from types import FunctionType
 
-__all__ = ["Runner", "drive", "run_inline", "run_async", "is_async_callable"]
+__all__ = [
+    "Runner",
+    "call_inline",
+    "drive",
+    "run_inline",
+    "run_async",
+    "is_async_callable",
+]
 
 T = t.TypeVar("T")
 
@@ -137,16 +144,22 @@ def run_sync_awaitable(awaitable: Awaitable[T]) -> T:
     return thread_loop().run_until_complete(_wrap())
 
 
-async def run_inline(
-    func: Callable[..., t.Any], /, *args: t.Any, **kwargs: t.Any
-) -> t.Any:
-    """Call ``func`` now; an ``async def`` runs on the thread's own loop."""
+def call_inline(func: Callable[..., t.Any], /, *args: t.Any, **kwargs: t.Any) -> t.Any:
+    """Call ``func`` now; an ``async def`` runs on the thread's own loop.
+    :func:`run_inline` without the coroutine, for the pipeline's view call."""
     rv = func(*args, **kwargs)
     # PERF: what views usually return is never awaitable; the check below
     # ends in an ABC isinstance (~0.3 us).
     if type(rv) not in _PLAIN_VALUES and inspect.isawaitable(rv):
         return run_sync_awaitable(rv)
     return rv
+
+
+async def run_inline(
+    func: Callable[..., t.Any], /, *args: t.Any, **kwargs: t.Any
+) -> t.Any:
+    """Call ``func`` now; an ``async def`` runs on the thread's own loop."""
+    return call_inline(func, *args, **kwargs)
 
 
 _PLAIN_VALUES = frozenset({str, bytes, dict, list, tuple, type(None)})
