@@ -17,7 +17,7 @@ from pathlib import Path
 
 import flask
 import pytest
-from flask_compare import comparable_headers
+from flask_compare import FlaskPair, pair_builder
 
 import erlen
 from erlen import Erlen
@@ -28,45 +28,18 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 Setup = Callable[[t.Any], None]
 
 
-_headers = comparable_headers
-
-
-class Pair:
-    """The same app built with Flask and with Erlen."""
-
-    def __init__(self, setup: Setup, driver: str, config: dict[str, t.Any]) -> None:
-        self.flask_app = flask.Flask("cmp_app", root_path=HERE)
-        self.erlen_app = Erlen("cmp_app", root_path=HERE)
-        for app in (self.flask_app, self.erlen_app):
-            app.config.update(config)
-            setup(app)
-        self.flask = self.flask_app.test_client()
-        self.erlen: ErlenClient = self.erlen_app.test_client(driver=driver)  # type: ignore[arg-type]
-
-    def check(self, *args: t.Any, **kwargs: t.Any) -> t.Any:
-        """Send the request to both; assert the same status, body, headers."""
-        theirs = self.flask.open(*args, **kwargs)
-        ours = self.erlen.open(*args, **kwargs)
-        request = (args, kwargs)
-        assert (ours.status, ours.data) == (theirs.status, theirs.data), request
-        assert _headers(ours) == _headers(theirs), request
-        return ours
-
-
 @pytest.fixture
-def pair(driver: str) -> Iterator[Callable[..., Pair]]:
-    made: list[Pair] = []
+def pair(driver: str) -> Iterator[Callable[..., FlaskPair]]:
+    """``pair(setup, **config)``: the same app built with both frameworks."""
 
-    def build(setup: Setup, **config: t.Any) -> Pair:
-        made.append(Pair(setup, driver, config))
-        return made[-1]
+    def make(setup: Setup, **config: t.Any) -> FlaskPair:
+        return FlaskPair(setup, driver, config=config)
 
-    yield build
-    for p in made:
-        p.erlen.close()
+    yield from pair_builder(make)
 
 
 def both(*args: t.Any, **kwargs: t.Any) -> tuple[flask.Flask, Erlen]:
+    """A Flask and an Erlen app made with the same arguments."""
     return flask.Flask(*args, **kwargs), Erlen(*args, **kwargs)
 
 
@@ -325,7 +298,9 @@ def _method_routes(app: t.Any) -> None:
 
 
 @pytest.mark.parametrize("method", ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"])
-def test_method_decorators_like_flask(pair: Callable[..., Pair], method: str) -> None:
+def test_method_decorators_like_flask(
+    pair: Callable[..., FlaskPair], method: str
+) -> None:
     p = pair(_method_routes)
     for path in ("/get", "/post", "/put", "/patch", "/delete", "/multi"):
         p.check(path, method=method)
@@ -338,7 +313,7 @@ def test_method_shortcut_rejects_methods(app: Erlen) -> None:
         app.get("/", methods=["POST"])
 
 
-def test_add_url_rule_and_endpoint_decorator(pair: Callable[..., Pair]) -> None:
+def test_add_url_rule_and_endpoint_decorator(pair: Callable[..., FlaskPair]) -> None:
     def setup(app: t.Any) -> None:
         app.add_url_rule("/direct", view_func=lambda: "direct", endpoint="direct")
         app.add_url_rule("/later", endpoint="later")
@@ -368,7 +343,7 @@ def test_add_url_rule_needs_endpoint_or_view() -> None:
         app.add_url_rule("/")
 
 
-def test_view_func_attributes(pair: Callable[..., Pair]) -> None:
+def test_view_func_attributes(pair: Callable[..., FlaskPair]) -> None:
     def setup(app: t.Any) -> None:
         def view() -> str:
             return "view"
@@ -383,7 +358,7 @@ def test_view_func_attributes(pair: Callable[..., Pair]) -> None:
         p.check("/", method=method)
 
 
-def test_automatic_head_has_no_body(pair: Callable[..., Pair]) -> None:
+def test_automatic_head_has_no_body(pair: Callable[..., FlaskPair]) -> None:
     def setup(app: t.Any) -> None:
         @app.route("/")
         def index() -> str:
@@ -400,7 +375,7 @@ def test_automatic_head_has_no_body(pair: Callable[..., Pair]) -> None:
     assert p.check("/stream", method="HEAD").data == b""
 
 
-def test_automatic_options(pair: Callable[..., Pair]) -> None:
+def test_automatic_options(pair: Callable[..., FlaskPair]) -> None:
     p = pair(_method_routes)
     for path in ("/get", "/post", "/delete", "/multi"):
         rv = p.check(path, method="OPTIONS")
@@ -412,7 +387,9 @@ def test_automatic_options(pair: Callable[..., Pair]) -> None:
     )
 
 
-def test_options_lists_methods_of_all_rules_for_url(pair: Callable[..., Pair]) -> None:
+def test_options_lists_methods_of_all_rules_for_url(
+    pair: Callable[..., FlaskPair],
+) -> None:
     def setup(app: t.Any) -> None:
         app.add_url_rule("/x", "read", lambda: "r", methods=["GET"])
         app.add_url_rule("/x", "write", lambda: "w", methods=["PUT", "DELETE"])
@@ -425,7 +402,7 @@ def test_options_lists_methods_of_all_rules_for_url(pair: Callable[..., Pair]) -
     p.check("/x", method="POST")
 
 
-def test_405_allow_header(pair: Callable[..., Pair]) -> None:
+def test_405_allow_header(pair: Callable[..., FlaskPair]) -> None:
     p = pair(_method_routes)
     rv = p.check("/post")
     assert rv.status_code == 405
@@ -435,7 +412,7 @@ def test_405_allow_header(pair: Callable[..., Pair]) -> None:
     p.check("/missing", method="DELETE")
 
 
-def test_provide_automatic_options_false(pair: Callable[..., Pair]) -> None:
+def test_provide_automatic_options_false(pair: Callable[..., FlaskPair]) -> None:
     def setup(app: t.Any) -> None:
         @app.route("/", provide_automatic_options=False)
         def index() -> str:
@@ -447,7 +424,7 @@ def test_provide_automatic_options_false(pair: Callable[..., Pair]) -> None:
     assert rv.headers["Allow"] == "GET, HEAD"
 
 
-def test_provide_automatic_options_config(pair: Callable[..., Pair]) -> None:
+def test_provide_automatic_options_config(pair: Callable[..., FlaskPair]) -> None:
     def setup(app: t.Any) -> None:
         app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
 
@@ -467,7 +444,7 @@ def test_provide_automatic_options_config(pair: Callable[..., Pair]) -> None:
     assert (rv.status_code, rv.headers["Allow"]) == (200, "GET, HEAD, OPTIONS")
 
 
-def test_explicit_options_method_calls_view(pair: Callable[..., Pair]) -> None:
+def test_explicit_options_method_calls_view(pair: Callable[..., FlaskPair]) -> None:
     def setup(app: t.Any) -> None:
         @app.route("/", methods=["GET", "OPTIONS"])
         def index() -> t.Any:
@@ -523,7 +500,7 @@ def test_route_after_first_request_raises(client: ErlenClient, app: Erlen) -> No
     assert client.get("/late").status_code == 404
 
 
-def test_route_after_first_request_like_flask(pair: Callable[..., Pair]) -> None:
+def test_route_after_first_request_like_flask(pair: Callable[..., FlaskPair]) -> None:
     def setup(app: t.Any) -> None:
         app.add_url_rule("/", "index", lambda: "index")
 
@@ -562,7 +539,9 @@ _RETURNS: dict[str, Callable[[t.Any], t.Any]] = {
 }
 
 
-def test_view_return_values_like_flask(pair: Callable[..., Pair], driver: str) -> None:
+def test_view_return_values_like_flask(
+    pair: Callable[..., FlaskPair], driver: str
+) -> None:
     def setup(app: t.Any) -> None:
         app.add_url_rule("/<kind>", "index", lambda kind: _RETURNS[kind](app))
 

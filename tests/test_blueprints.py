@@ -18,7 +18,7 @@ from types import SimpleNamespace
 import click
 import flask
 import pytest
-from flask_compare import comparable_headers
+from flask_compare import FlaskPair, pair_builder
 
 import erlen
 from erlen import Blueprint, Erlen
@@ -33,53 +33,8 @@ ERLEN = SimpleNamespace(App=Erlen, **{n: getattr(erlen, n) for n in _NAMES})
 Setup = Callable[[t.Any, SimpleNamespace], None]
 
 
-_headers = comparable_headers
-
-
-class Pair:
-    """The same app built with Flask and with Erlen.  ``setup`` gets the app
-    and a namespace of the framework's names plus ``log``, a list for
-    recording calls, compared by :meth:`check`."""
-
-    def __init__(
-        self,
-        setup: Setup,
-        driver: str,
-        config: dict[str, t.Any],
-        app_options: dict[str, t.Any],
-    ) -> None:
-        self.flask_app = flask.Flask("bp_app", root_path=HERE, **app_options)
-        self.erlen_app = Erlen("bp_app", root_path=HERE, **app_options)
-        self.flask_ns = SimpleNamespace(**vars(FLASK), log=[])
-        self.erlen_ns = SimpleNamespace(**vars(ERLEN), log=[])
-        for app, ns in (
-            (self.flask_app, self.flask_ns),
-            (self.erlen_app, self.erlen_ns),
-        ):
-            app.config.update(config)
-            setup(app, ns)
-        self.flask = self.flask_app.test_client()
-        self.erlen: ErlenClient = self.erlen_app.test_client(driver=driver)  # type: ignore[arg-type]
-
-    def check(self, *args: t.Any, all_headers: bool = True, **kwargs: t.Any) -> t.Any:
-        """Send the request to both; assert the same status, body, headers
-        (only ``Content-Type`` with ``all_headers=False``) and calls logged.
-        Returns Erlen's response; its log is in ``response.log``."""
-        self.flask_ns.log.clear()
-        self.erlen_ns.log.clear()
-        theirs = self.flask.open(*args, **kwargs)
-        theirs.get_data()
-        theirs.close()  # Flask's client leaves a sent file open otherwise
-        ours = self.erlen.open(*args, **kwargs)
-        request = (args, kwargs)
-        assert (ours.status, ours.data) == (theirs.status, theirs.data), request
-        if all_headers:
-            assert _headers(ours) == _headers(theirs), request
-        else:
-            assert ours.content_type == theirs.content_type, request
-        assert self.erlen_ns.log == self.flask_ns.log, request
-        ours.log = list(self.erlen_ns.log)
-        return ours
+class Pair(FlaskPair):
+    """A :class:`FlaskPair` that also compares the apps' URL rules."""
 
     def rules(self) -> list[tuple[str, str, str | None]]:
         """The (rule, endpoint, subdomain) of every rule, the same in both."""
@@ -97,17 +52,26 @@ class Pair:
 
 @pytest.fixture
 def pair(driver: str) -> Iterator[Callable[..., Pair]]:
-    made: list[Pair] = []
+    """``pair(setup, app_options=None, **config)``: the same app built with
+    Flask and with Erlen.  ``setup`` gets the app and a namespace of the
+    framework's names plus ``log``, a list for recording calls, compared by
+    :meth:`~FlaskPair.check`."""
 
-    def build(
+    def make(
         setup: Setup, app_options: dict[str, t.Any] | None = None, **config: t.Any
     ) -> Pair:
-        made.append(Pair(setup, driver, config, app_options or {}))
-        return made[-1]
+        return Pair(
+            setup,
+            driver,
+            name="bp_app",
+            root_path=HERE,
+            app_options=app_options,
+            config=config,
+            names=(FLASK, ERLEN),
+            log=True,
+        )
 
-    yield build
-    for p in made:
-        p.erlen.close()
+    yield from pair_builder(make)
 
 
 def _describe_view(ns: SimpleNamespace) -> Callable[..., str]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import threading
 import typing as t
 from collections.abc import Callable, Iterator
@@ -19,14 +18,13 @@ from types import SimpleNamespace
 import flask
 import pytest
 import werkzeug.exceptions
-from flask_compare import comparable_headers
+from flask_compare import FlaskPair, pair_builder
 
 import erlen
 import erlen.exceptions
 from erlen import Erlen
 from erlen.testing import ErlenClient
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 _NAMES = ("abort", "request", "g", "after_this_request", "current_app", "jsonify")
 FLASK = SimpleNamespace(
     App=flask.Flask,
@@ -42,55 +40,15 @@ ERLEN = SimpleNamespace(
 Setup = Callable[[t.Any, SimpleNamespace], None]
 
 
-_headers = comparable_headers
-
-
-class Pair:
-    """The same app built with Flask and with Erlen."""
-
-    def __init__(self, setup: Setup, driver: str, config: dict[str, t.Any]) -> None:
-        self.flask_app = flask.Flask("cmp_app", root_path=HERE)
-        self.erlen_app = Erlen("cmp_app", root_path=HERE)
-        for app, ns in ((self.flask_app, FLASK), (self.erlen_app, ERLEN)):
-            app.config.update(config)
-            setup(app, ns)
-        self.flask = self.flask_app.test_client()
-        self.erlen: ErlenClient = self.erlen_app.test_client(driver=driver)  # type: ignore[arg-type]
-
-    def check(self, *args: t.Any, **kwargs: t.Any) -> t.Any:
-        """Send the request to both; assert the same status, body, headers."""
-        theirs = self.flask.open(*args, **kwargs)
-        ours = self.erlen.open(*args, **kwargs)
-        request = (args, kwargs)
-        assert (ours.status, ours.data) == (theirs.status, theirs.data), request
-        assert _headers(ours) == _headers(theirs), request
-        return ours
-
-    def both_raise(
-        self,
-        exc_type: type[BaseException],
-        *args: t.Any,
-        ours: type[BaseException] | None = None,
-    ) -> None:
-        """The request raises ``exc_type`` out of both test clients (``ours``
-        out of Erlen's, when it is Erlen's own class)."""
-        with pytest.raises(exc_type):
-            self.flask.open(*args)
-        with pytest.raises(ours or exc_type):
-            self.erlen.open(*args)
-
-
 @pytest.fixture
-def pair(driver: str) -> Iterator[Callable[..., Pair]]:
-    made: list[Pair] = []
+def pair(driver: str) -> Iterator[Callable[..., FlaskPair]]:
+    """``pair(setup, **config)``: the same app built with both frameworks;
+    ``setup(app, ns)`` gets ``FLASK`` or ``ERLEN``."""
 
-    def build(setup: Setup, **config: t.Any) -> Pair:
-        made.append(Pair(setup, driver, config))
-        return made[-1]
+    def make(setup: Setup, **config: t.Any) -> FlaskPair:
+        return FlaskPair(setup, driver, config=config, names=(FLASK, ERLEN))
 
-    yield build
-    for p in made:
-        p.erlen.close()
+    yield from pair_builder(make)
 
 
 # -- HTTP exceptions ----------------------------------------------------------
@@ -120,7 +78,7 @@ def test_exception_class_tree_matches_werkzeug() -> None:
     assert issubclass(exc.HTTPException, Exception)
 
 
-def test_abort_every_code_renders_like_flask(pair: Callable[..., Pair]) -> None:
+def test_abort_every_code_renders_like_flask(pair: Callable[..., FlaskPair]) -> None:
     codes = sorted(werkzeug.exceptions.default_exceptions)
 
     def setup(app: t.Any, m: SimpleNamespace) -> None:
@@ -166,7 +124,7 @@ def test_not_found_as_json(client: ErlenClient) -> None:
     }
 
 
-def test_abort_forms(pair: Callable[..., Pair]) -> None:
+def test_abort_forms(pair: Callable[..., FlaskPair]) -> None:
     def setup(app: t.Any, m: SimpleNamespace) -> None:
         @app.route("/desc")
         def desc() -> str:
@@ -261,7 +219,7 @@ def _handler_app(app: t.Any, m: SimpleNamespace) -> None:
         raise MyNotFound()
 
 
-def test_errorhandler_by_code(pair: Callable[..., Pair]) -> None:
+def test_errorhandler_by_code(pair: Callable[..., FlaskPair]) -> None:
     def setup(app: t.Any, m: SimpleNamespace) -> None:
         _handler_app(app, m)
 
@@ -277,7 +235,7 @@ def test_errorhandler_by_code(pair: Callable[..., Pair]) -> None:
 
 
 def test_errorhandler_http_exception_catches_all_codes(
-    pair: Callable[..., Pair],
+    pair: Callable[..., FlaskPair],
 ) -> None:
     def setup(app: t.Any, m: SimpleNamespace) -> None:
         _handler_app(app, m)
@@ -293,7 +251,7 @@ def test_errorhandler_http_exception_catches_all_codes(
     p.check("/abort/500")
 
 
-def test_errorhandler_returning_the_exception(pair: Callable[..., Pair]) -> None:
+def test_errorhandler_returning_the_exception(pair: Callable[..., FlaskPair]) -> None:
     def setup(app: t.Any, m: SimpleNamespace) -> None:
         _handler_app(app, m)
 
@@ -306,7 +264,7 @@ def test_errorhandler_returning_the_exception(pair: Callable[..., Pair]) -> None
     p.check("/post-only")
 
 
-def test_code_handler_beats_class_handler(pair: Callable[..., Pair]) -> None:
+def test_code_handler_beats_class_handler(pair: Callable[..., FlaskPair]) -> None:
     def setup(app: t.Any, m: SimpleNamespace) -> None:
         _handler_app(app, m)
 
@@ -324,7 +282,7 @@ def test_code_handler_beats_class_handler(pair: Callable[..., Pair]) -> None:
     assert p.check("/abort/403").data == b"by class"
 
 
-def test_most_specific_class_handler_wins(pair: Callable[..., Pair]) -> None:
+def test_most_specific_class_handler_wins(pair: Callable[..., FlaskPair]) -> None:
     def setup(app: t.Any, m: SimpleNamespace) -> None:
         _handler_app(app, m)
 
@@ -343,7 +301,7 @@ def test_most_specific_class_handler_wins(pair: Callable[..., Pair]) -> None:
     assert p.check("/missing").data == b"anything"
 
 
-def test_subclass_handler_beats_base_handler(pair: Callable[..., Pair]) -> None:
+def test_subclass_handler_beats_base_handler(pair: Callable[..., FlaskPair]) -> None:
     def setup(app: t.Any, m: SimpleNamespace) -> None:
         _handler_app(app, m)
         app.register_error_handler(AppError, lambda e: ("base", 400))
@@ -390,12 +348,12 @@ def test_unhandled_exception_is_500_and_logged(
     assert isinstance(record.exc_info[1], ZeroDivisionError)
 
 
-def test_unhandled_exception_matches_flask(pair: Callable[..., Pair]) -> None:
+def test_unhandled_exception_matches_flask(pair: Callable[..., FlaskPair]) -> None:
     p = pair(_boom_app, PROPAGATE_EXCEPTIONS=False)
     p.check("/boom")
 
 
-def test_500_handler_gets_original_exception(pair: Callable[..., Pair]) -> None:
+def test_500_handler_gets_original_exception(pair: Callable[..., FlaskPair]) -> None:
     def setup(app: t.Any, m: SimpleNamespace) -> None:
         _boom_app(app, m)
 
@@ -413,7 +371,7 @@ def test_500_handler_gets_original_exception(pair: Callable[..., Pair]) -> None:
     assert p.check("/abort500").data == b"InternalServerError: None"
 
 
-def test_500_handler_registered_by_class(pair: Callable[..., Pair]) -> None:
+def test_500_handler_registered_by_class(pair: Callable[..., FlaskPair]) -> None:
     def setup(app: t.Any, m: SimpleNamespace) -> None:
         _boom_app(app, m)
         app.register_error_handler(
@@ -434,28 +392,28 @@ def test_testing_propagates_exception(client: ErlenClient, app: Erlen) -> None:
     assert client.get("/boom-not").status_code == 404
 
 
-def test_testing_propagates_like_flask(pair: Callable[..., Pair]) -> None:
+def test_testing_propagates_like_flask(pair: Callable[..., FlaskPair]) -> None:
     p = pair(_boom_app, TESTING=True)
     p.both_raise(ZeroDivisionError, "/boom")
 
 
-def test_debug_propagates(pair: Callable[..., Pair]) -> None:
+def test_debug_propagates(pair: Callable[..., FlaskPair]) -> None:
     p = pair(_boom_app, DEBUG=True)
     p.both_raise(ZeroDivisionError, "/boom")
 
 
-def test_propagate_false_with_testing_gives_500(pair: Callable[..., Pair]) -> None:
+def test_propagate_false_with_testing_gives_500(pair: Callable[..., FlaskPair]) -> None:
     p = pair(_boom_app, TESTING=True, PROPAGATE_EXCEPTIONS=False)
     assert p.check("/boom").status_code == 500
 
 
-def test_propagate_true_without_testing(pair: Callable[..., Pair]) -> None:
+def test_propagate_true_without_testing(pair: Callable[..., FlaskPair]) -> None:
     p = pair(_boom_app, PROPAGATE_EXCEPTIONS=True)
     p.both_raise(ZeroDivisionError, "/boom")
 
 
 def test_exception_in_error_handler_is_500(
-    pair: Callable[..., Pair], caplog: pytest.LogCaptureFixture
+    pair: Callable[..., FlaskPair], caplog: pytest.LogCaptureFixture
 ) -> None:
     def setup(app: t.Any, m: SimpleNamespace) -> None:
         @app.errorhandler(404)
@@ -470,7 +428,7 @@ def test_exception_in_error_handler_is_500(
 
 
 def test_exception_in_error_handler_reaches_500_handler(
-    pair: Callable[..., Pair],
+    pair: Callable[..., FlaskPair],
 ) -> None:
     def setup(app: t.Any, m: SimpleNamespace) -> None:
         @app.errorhandler(404)
@@ -506,7 +464,7 @@ def test_exception_in_500_handler_is_plain_500(
 
 
 def test_exception_in_after_request_while_handling_error(
-    pair: Callable[..., Pair], caplog: pytest.LogCaptureFixture
+    pair: Callable[..., FlaskPair], caplog: pytest.LogCaptureFixture
 ) -> None:
     calls: list[int] = []
 
@@ -555,28 +513,30 @@ def _key_app(app: t.Any, m: SimpleNamespace) -> None:
         m.abort(404)
 
 
-def test_bad_request_key_error_hides_key(pair: Callable[..., Pair]) -> None:
+def test_bad_request_key_error_hides_key(pair: Callable[..., FlaskPair]) -> None:
     p = pair(_key_app)
     rv = p.check("/key")
     assert rv.status_code == 400
     assert b"missing_key" not in rv.data
 
 
-def test_bad_request_key_error_shows_key_in_debug(pair: Callable[..., Pair]) -> None:
+def test_bad_request_key_error_shows_key_in_debug(
+    pair: Callable[..., FlaskPair],
+) -> None:
     p = pair(_key_app, DEBUG=True, TRAP_BAD_REQUEST_ERRORS=False)
     rv = p.check("/key")
     assert rv.status_code == 400
     assert b"missing_key" in rv.data
 
 
-def test_debug_traps_bad_request_key_error(pair: Callable[..., Pair]) -> None:
+def test_debug_traps_bad_request_key_error(pair: Callable[..., FlaskPair]) -> None:
     p = pair(_key_app, DEBUG=True)
     p.both_raise(KeyError, "/key")
     # A plain BadRequest is not trapped in debug mode.
     p.check("/bad")
 
 
-def test_trap_bad_request_errors(pair: Callable[..., Pair]) -> None:
+def test_trap_bad_request_errors(pair: Callable[..., FlaskPair]) -> None:
     p = pair(_key_app, TESTING=True, TRAP_BAD_REQUEST_ERRORS=True)
     p.both_raise(
         werkzeug.exceptions.BadRequest, "/bad", ours=erlen.exceptions.BadRequest
@@ -588,13 +548,13 @@ def test_trap_bad_request_errors(pair: Callable[..., Pair]) -> None:
     p.check("/nf")
 
 
-def test_trap_http_exceptions(pair: Callable[..., Pair]) -> None:
+def test_trap_http_exceptions(pair: Callable[..., FlaskPair]) -> None:
     p = pair(_key_app, TESTING=True, TRAP_HTTP_EXCEPTIONS=True)
     p.both_raise(werkzeug.exceptions.NotFound, "/nf", ours=erlen.exceptions.NotFound)
 
 
 def test_trapped_http_exception_still_reaches_its_handler(
-    pair: Callable[..., Pair],
+    pair: Callable[..., FlaskPair],
 ) -> None:
     def setup(app: t.Any, m: SimpleNamespace) -> None:
         _key_app(app, m)
@@ -645,7 +605,7 @@ def _hooks_app(app: t.Any, m: SimpleNamespace) -> None:
         return "index"
 
 
-def test_hook_order_like_flask(pair: Callable[..., Pair]) -> None:
+def test_hook_order_like_flask(pair: Callable[..., FlaskPair]) -> None:
     p = pair(_hooks_app)
     rv = p.check("/")
     assert rv.headers["X-Log"] == (
@@ -653,7 +613,7 @@ def test_hook_order_like_flask(pair: Callable[..., Pair]) -> None:
     )
 
 
-def test_before_request_short_circuits(pair: Callable[..., Pair]) -> None:
+def test_before_request_short_circuits(pair: Callable[..., FlaskPair]) -> None:
     p = pair(_hooks_app)
     rv = p.check("/?stop=1")
     assert rv.status_code == 403
@@ -673,7 +633,7 @@ def test_after_request_can_replace_response(client: ErlenClient, app: Erlen) -> 
     assert (rv.status_code, rv.data) == (202, b"replaced")
 
 
-def test_after_request_runs_for_http_errors(pair: Callable[..., Pair]) -> None:
+def test_after_request_runs_for_http_errors(pair: Callable[..., FlaskPair]) -> None:
     def setup(app: t.Any, m: SimpleNamespace) -> None:
         _hooks_app(app, m)
 
@@ -730,11 +690,16 @@ def _teardown_app(app: t.Any, m: SimpleNamespace, log: list[t.Any]) -> None:
 )
 def test_teardown_like_flask(driver: str, path: str, config: dict[str, t.Any]) -> None:
     logs: list[list[t.Any]] = [[], []]
-    p = Pair(lambda app, m: _teardown_app(app, m, logs[m is ERLEN]), driver, config)
+    p = FlaskPair(
+        lambda app, m: _teardown_app(app, m, logs[m is ERLEN]),
+        driver,
+        config=config,
+        names=(FLASK, ERLEN),
+    )
     try:
         p.check(path)
     finally:
-        p.erlen.close()
+        p.close()
     assert logs[1] == logs[0]
     assert logs[1][:2] == [
         ("request2", logs[1][0][1]),

@@ -20,6 +20,7 @@ from types import ModuleType
 
 import flask
 import pytest
+from flask_compare import both
 from werkzeug.http import parse_date
 
 import erlen
@@ -104,15 +105,6 @@ def assert_same(flask_response: t.Any, erlen_response: t.Any) -> None:
         )
     assert ("Expires" in erlen_response.headers) == (
         "Expires" in flask_response.headers
-    )
-
-
-def both(
-    client: ErlenClient, flask_client: t.Any, path: str, **kwargs: t.Any
-) -> tuple[t.Any, t.Any]:
-    return (
-        flask_client.open(path, buffered=True, **kwargs),
-        client.open(path, **kwargs),
     )
 
 

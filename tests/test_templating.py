@@ -23,6 +23,7 @@ import flask
 import jinja2
 import markupsafe
 import pytest
+from flask_compare import FlaskPair, pair_builder
 
 import erlen
 from erlen import Erlen
@@ -76,43 +77,27 @@ def _headers(response: t.Any) -> dict[str, str]:
     return headers
 
 
-class Pair:
-    """The same app built with Flask and with Erlen, rooted at ``root``."""
-
-    def __init__(
-        self, setup: Setup, driver: str, config: dict[str, t.Any], root: str
-    ) -> None:
-        self.flask_app = flask.Flask("tmpl_app", root_path=root)
-        self.erlen_app = Erlen("tmpl_app", root_path=root)
-        # Flask gets Erlen's safer SameSite default so cookies compare.
-        self.flask_app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
-        for app, ns in ((self.flask_app, FLASK), (self.erlen_app, ERLEN)):
-            app.config.update(SECRET_KEY="test key", **config)
-            setup(app, ns)
-        self.flask = self.flask_app.test_client()
-        self.erlen: ErlenClient = self.erlen_app.test_client(driver=driver)  # type: ignore[arg-type]
-
-    def check(self, *args: t.Any, **kwargs: t.Any) -> t.Any:
-        """Send the request to both; assert the same status, body, headers."""
-        theirs = self.flask.open(*args, **kwargs)
-        ours = self.erlen.open(*args, **kwargs)
-        request = (args, kwargs)
-        assert (ours.status, ours.data) == (theirs.status, theirs.data), request
-        assert _headers(ours) == _headers(theirs), request
-        return ours
-
-
 @pytest.fixture
-def pair(driver: str) -> Iterator[Callable[..., Pair]]:
-    made: list[Pair] = []
+def pair(driver: str) -> Iterator[Callable[..., FlaskPair]]:
+    """``pair(setup, root=HERE, **config)``: the same app built with Flask
+    and with Erlen, rooted at ``root``; ``setup(app, ns)`` gets ``FLASK`` or
+    ``ERLEN``.  Headers compare with :func:`_headers`."""
 
-    def build(setup: Setup, root: str = HERE, **config: t.Any) -> Pair:
-        made.append(Pair(setup, driver, config, root))
-        return made[-1]
+    def make(setup: Setup, root: str = HERE, **config: t.Any) -> FlaskPair:
+        p = FlaskPair(
+            setup,
+            driver,
+            name="tmpl_app",
+            root_path=root,
+            config={"SECRET_KEY": "test key", **config},
+            names=(FLASK, ERLEN),
+            headers=_headers,
+        )
+        # Flask gets Erlen's safer SameSite default so cookies compare.
+        p.flask_app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+        return p
 
-    yield build
-    for p in made:
-        p.erlen.close()
+    yield from pair_builder(make)
 
 
 def _blueprints(app: t.Any, ns: SimpleNamespace, order: tuple[str, ...]) -> None:
@@ -155,7 +140,7 @@ def _render_route(app: t.Any, ns: SimpleNamespace) -> None:
     ],
 )
 def test_autoescape_by_extension(
-    pair: Callable[..., Pair], template: str, escaped: bool
+    pair: Callable[..., FlaskPair], template: str, escaped: bool
 ) -> None:
     p = pair(_render_route)
     rv = p.check(f"/render/{template}", query_string={"name": "<b>&'\""})
@@ -166,7 +151,7 @@ def test_autoescape_by_extension(
         assert b"<b>&'\"" in rv.data
 
 
-def test_render_template_string_autoescapes(pair: Callable[..., Pair]) -> None:
+def test_render_template_string_autoescapes(pair: Callable[..., FlaskPair]) -> None:
     def setup(app: t.Any, ns: SimpleNamespace) -> None:
         @app.route("/")
         def index() -> t.Any:
@@ -188,7 +173,7 @@ def test_markup_and_escape_are_markupsafes() -> None:
     assert erlen.escape("<a>") == erlen.Markup("&lt;a&gt;")
 
 
-def test_render_template_forms(pair: Callable[..., Pair]) -> None:
+def test_render_template_forms(pair: Callable[..., FlaskPair]) -> None:
     """A name, a list of names (the first that exists), a ``Template``;
     inheritance and includes across the app's and blueprints' folders."""
 
@@ -214,7 +199,7 @@ def test_render_template_forms(pair: Callable[..., Pair]) -> None:
     assert p.check("/inherit").data == b"<title>admin &lt;x&gt;</title>shop only"
 
 
-def test_missing_template_raises(pair: Callable[..., Pair]) -> None:
+def test_missing_template_raises(pair: Callable[..., FlaskPair]) -> None:
     def setup(app: t.Any, ns: SimpleNamespace) -> None:
         _render_route(app, ns)
 
@@ -230,7 +215,7 @@ def test_missing_template_raises(pair: Callable[..., Pair]) -> None:
     assert "EXPLAIN_TEMPLATE_LOADING" in message
 
 
-def test_get_template_attribute(pair: Callable[..., Pair]) -> None:
+def test_get_template_attribute(pair: Callable[..., FlaskPair]) -> None:
     def setup(app: t.Any, ns: SimpleNamespace) -> None:
         @app.route("/")
         def index() -> t.Any:
@@ -282,7 +267,7 @@ def test_render_outside_app_context_raises() -> None:
     [(("admin", "shop"), b"from admin"), (("shop", "admin"), b"from shop")],
 )
 def test_search_order(
-    pair: Callable[..., Pair], order: tuple[str, ...], both: bytes
+    pair: Callable[..., FlaskPair], order: tuple[str, ...], both: bytes
 ) -> None:
     """The app's folder first, then the blueprints' in registration order,
     whichever view renders."""
@@ -298,7 +283,7 @@ def test_search_order(
         assert p.check(f"{prefix}/render/shop_only.html").data == b"shop only"
 
 
-def test_nested_blueprint_template_folder(pair: Callable[..., Pair]) -> None:
+def test_nested_blueprint_template_folder(pair: Callable[..., FlaskPair]) -> None:
     def setup(app: t.Any, ns: SimpleNamespace) -> None:
         parent = ns.Blueprint("parent", __name__, url_prefix="/parent")
         child = ns.Blueprint(
@@ -321,7 +306,7 @@ def test_nested_blueprint_template_folder(pair: Callable[..., Pair]) -> None:
     assert p.check("/render/both.html").data == b"from shop"
 
 
-def test_blueprint_without_template_folder(pair: Callable[..., Pair]) -> None:
+def test_blueprint_without_template_folder(pair: Callable[..., FlaskPair]) -> None:
     def setup(app: t.Any, ns: SimpleNamespace) -> None:
         bp = ns.Blueprint("plain", __name__, root_path=os.path.join(HERE, "admin"))
 
@@ -334,7 +319,7 @@ def test_blueprint_without_template_folder(pair: Callable[..., Pair]) -> None:
     assert pair(setup).check("/").data == b"Hello from bp!"
 
 
-def test_app_without_template_folder(pair: Callable[..., Pair]) -> None:
+def test_app_without_template_folder(pair: Callable[..., FlaskPair]) -> None:
     def setup(app: t.Any, ns: SimpleNamespace) -> None:
         app.template_folder = None
         _blueprints(app, ns, ("shop",))
@@ -348,7 +333,7 @@ def test_app_without_template_folder(pair: Callable[..., Pair]) -> None:
 
 
 def test_explain_template_loading(
-    pair: Callable[..., Pair], caplog: pytest.LogCaptureFixture
+    pair: Callable[..., FlaskPair], caplog: pytest.LogCaptureFixture
 ) -> None:
     def setup(app: t.Any, ns: SimpleNamespace) -> None:
         _render_route(app, ns)
@@ -388,7 +373,7 @@ def test_explain_template_loading(
 
 
 def test_template_loading_is_quiet_by_default(
-    pair: Callable[..., Pair], caplog: pytest.LogCaptureFixture
+    pair: Callable[..., FlaskPair], caplog: pytest.LogCaptureFixture
 ) -> None:
     p = pair(_render_route)
     with caplog.at_level(logging.DEBUG):
@@ -441,7 +426,7 @@ def test_same_blueprint_twice_is_searched_once(
 # -- what every template sees -------------------------------------------------
 
 
-def test_default_globals(pair: Callable[..., Pair]) -> None:
+def test_default_globals(pair: Callable[..., FlaskPair]) -> None:
     def setup(app: t.Any, ns: SimpleNamespace) -> None:
         app.config["GREETING"] = "<hi>"
 
@@ -478,7 +463,7 @@ def test_globals_are_in_the_environment() -> None:
         assert {"session", "g"} <= set(env.globals)
 
 
-def test_rendering_does_not_read_the_session(pair: Callable[..., Pair]) -> None:
+def test_rendering_does_not_read_the_session(pair: Callable[..., FlaskPair]) -> None:
     """A template that does not use ``session`` leaves the session cookie
     unread (no ``Vary: Cookie``); one that does, reads it."""
     opened: list[str] = []
@@ -509,7 +494,7 @@ def test_rendering_does_not_read_the_session(pair: Callable[..., Pair]) -> None:
     assert opened == ["/uses-session"]
 
 
-def test_context_processors(pair: Callable[..., Pair]) -> None:
+def test_context_processors(pair: Callable[..., FlaskPair]) -> None:
     """App processors everywhere; a blueprint's only for its requests (and
     its nested blueprints'); ``app_context_processor`` everywhere; later
     ones override earlier ones; names passed to render win."""
@@ -597,7 +582,7 @@ def test_async_view_renders(app: Erlen, client: ErlenClient) -> None:
 # -- filters, tests, globals --------------------------------------------------
 
 
-def test_filters_tests_globals(pair: Callable[..., Pair]) -> None:
+def test_filters_tests_globals(pair: Callable[..., FlaskPair]) -> None:
     template = (
         "{{ 'abc'|reverse_it }} {{ 'abc'|rev }} {{ 'abc'|shout }} {{ 'abc'|yell }}"
         " {{ 4 is even_num }} {{ 3 is odd_num }} {{ 5 is big }} {{ 5 is huge }}"
@@ -656,7 +641,7 @@ def test_filters_tests_globals(pair: Callable[..., Pair]) -> None:
     assert rv.data == b"cba cba ABC! ABC! True True True True 42 4 6 8"
 
 
-def test_add_template_global_takes_any_value(pair: Callable[..., Pair]) -> None:
+def test_add_template_global_takes_any_value(pair: Callable[..., FlaskPair]) -> None:
     def setup(app: t.Any, ns: SimpleNamespace) -> None:
         app.add_template_global("Erlen & co", "site_name")
         bp = ns.Blueprint("bp", __name__)
@@ -696,7 +681,7 @@ def test_registration_without_parentheses(client: ErlenClient, app: Erlen) -> No
     assert client.get("/").data == b"A True 42"
 
 
-def test_blueprint_app_template_registration(pair: Callable[..., Pair]) -> None:
+def test_blueprint_app_template_registration(pair: Callable[..., FlaskPair]) -> None:
     """A blueprint's ``app_template_*`` are available to every template of
     the app, also those rendered by other blueprints and the app."""
     template = (
@@ -795,7 +780,9 @@ _NASTY = {
 }
 
 
-def test_tojson_is_safe_in_script_and_attributes(pair: Callable[..., Pair]) -> None:
+def test_tojson_is_safe_in_script_and_attributes(
+    pair: Callable[..., FlaskPair],
+) -> None:
     def setup(app: t.Any, ns: SimpleNamespace) -> None:
         @app.route("/")
         def index() -> t.Any:
@@ -862,7 +849,7 @@ def editable(tmp_path: Path) -> Path:
     ],
 )
 def test_templates_auto_reload(
-    pair: Callable[..., Pair],
+    pair: Callable[..., FlaskPair],
     editable: Path,
     auto_reload: bool | None,
     debug: bool,
@@ -930,7 +917,7 @@ def test_auto_reload_set_explicitly_wins(editable: Path) -> None:
         assert app.jinja_env.auto_reload is (not reloads)
 
 
-def test_jinja_options(pair: Callable[..., Pair]) -> None:
+def test_jinja_options(pair: Callable[..., FlaskPair]) -> None:
     def setup(app: t.Any, ns: SimpleNamespace) -> None:
         app.jinja_options = {"trim_blocks": True, "autoescape": False}
 
@@ -946,7 +933,7 @@ def test_jinja_options(pair: Callable[..., Pair]) -> None:
 # -- signals ------------------------------------------------------------------
 
 
-def test_render_signals(pair: Callable[..., Pair]) -> None:
+def test_render_signals(pair: Callable[..., FlaskPair]) -> None:
     events: dict[str, list[t.Any]] = {"flask": [], "erlen": []}
 
     def setup(app: t.Any, ns: SimpleNamespace) -> None:
@@ -1052,7 +1039,7 @@ def test_async_signal_receivers(app: Erlen, client: ErlenClient) -> None:
 # -- streaming ----------------------------------------------------------------
 
 
-def test_stream_template_keeps_the_request(pair: Callable[..., Pair]) -> None:
+def test_stream_template_keeps_the_request(pair: Callable[..., FlaskPair]) -> None:
     def setup(app: t.Any, ns: SimpleNamespace) -> None:
         @app.route("/file")
         def from_file() -> t.Any:

@@ -9,7 +9,6 @@ Flask is imported here only.
 
 from __future__ import annotations
 
-import os
 import typing as t
 import warnings
 from collections.abc import Callable, Iterator
@@ -18,13 +17,13 @@ from types import SimpleNamespace
 import flask
 import pytest
 import werkzeug.routing
+from flask_compare import FlaskPair, pair_builder
 
 import erlen
 from erlen import Erlen, g, url_for
 from erlen.routing import BuildError
 from erlen.testing import ErlenClient
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 _NAMES = ("url_for", "g", "request", "redirect")
 FLASK = SimpleNamespace(App=flask.Flask, **{n: getattr(flask, n) for n in _NAMES})
 ERLEN = SimpleNamespace(App=Erlen, **{n: getattr(erlen, n) for n in _NAMES})
@@ -68,9 +67,10 @@ def _routes(app: t.Any, m: SimpleNamespace) -> None:
         return "dir"
 
 
-class Pair:
-    """The same app built with Flask and with Erlen; ``/urls`` answers the
-    outcome of each call in ``calls``, one per line."""
+class Pair(FlaskPair):
+    """A :class:`FlaskPair` whose apps also answer ``/urls``: the outcome of
+    each call in ``calls``, one per line.  Its :meth:`check` compares the
+    status, the lines of the body and ``Location``."""
 
     def __init__(
         self,
@@ -78,20 +78,23 @@ class Pair:
         calls: list[Call],
         driver: str,
         config: dict[str, t.Any],
-        app_kwargs: dict[str, t.Any],
+        app_options: dict[str, t.Any],
     ) -> None:
-        self.flask_app = flask.Flask("cmp_app", root_path=HERE, **app_kwargs)
-        self.erlen_app = Erlen("cmp_app", root_path=HERE, **app_kwargs)
-        for app, m in ((self.flask_app, FLASK), (self.erlen_app, ERLEN)):
-            app.config.update(config)
+        def setup_with_urls(app: t.Any, m: SimpleNamespace) -> None:
             setup(app, m)
 
             def urls(m: SimpleNamespace = m, **host_values: t.Any) -> str:
                 return "\n".join(_outcome(call, m) for call in calls)
 
-            app.add_url_rule("/urls", "urls", urls, **_urls_rule_options(app_kwargs))
-        self.flask = self.flask_app.test_client()
-        self.erlen: ErlenClient = self.erlen_app.test_client(driver=driver)  # type: ignore[arg-type]
+            app.add_url_rule("/urls", "urls", urls, **_urls_rule_options(app_options))
+
+        super().__init__(
+            setup_with_urls,
+            driver,
+            app_options=app_options,
+            config=config,
+            names=(FLASK, ERLEN),
+        )
 
     def check(self, *args: t.Any, **kwargs: t.Any) -> list[str]:
         """Request both apps; assert the same status, body and Location."""
@@ -118,26 +121,23 @@ class Pair:
         return ours
 
 
-def _urls_rule_options(app_kwargs: dict[str, t.Any]) -> dict[str, t.Any]:
-    return {"host": "<any>.test"} if app_kwargs.get("host_matching") else {}
+def _urls_rule_options(app_options: dict[str, t.Any]) -> dict[str, t.Any]:
+    return {"host": "<any>.test"} if app_options.get("host_matching") else {}
 
 
 @pytest.fixture
 def pair(driver: str) -> Iterator[Callable[..., Pair]]:
-    made: list[Pair] = []
+    """``pair(setup, calls, app_options=None, **config)``."""
 
-    def build(
+    def make(
         setup: Setup,
         calls: list[Call],
-        app_kwargs: dict[str, t.Any] | None = None,
+        app_options: dict[str, t.Any] | None = None,
         **config: t.Any,
     ) -> Pair:
-        made.append(Pair(setup, calls, driver, config, app_kwargs or {}))
-        return made[-1]
+        return Pair(setup, calls, driver, config, app_options or {})
 
-    yield build
-    for p in made:
-        p.erlen.close()
+    yield from pair_builder(make)
 
 
 # -- in a request -------------------------------------------------------------
@@ -480,7 +480,7 @@ def test_subdomain_matching_like_flask(pair: Callable[..., Pair]) -> None:
     p = pair(
         _subdomain_app,
         SUBDOMAIN_CALLS,
-        app_kwargs={"subdomain_matching": True},
+        app_options={"subdomain_matching": True},
         SERVER_NAME="example.test",
     )
     assert p.check("/", base_url="http://bob.example.test") == ["home of bob"]
@@ -511,7 +511,7 @@ def test_subdomain_url_for_from_a_subdomain(pair: Callable[..., Pair]) -> None:
         )
 
     p = pair(
-        setup, [], app_kwargs={"subdomain_matching": True}, SERVER_NAME="example.test"
+        setup, [], app_options={"subdomain_matching": True}, SERVER_NAME="example.test"
     )
     assert p.check("/", base_url="http://bob.example.test") == [
         "http://example.test/",
@@ -527,7 +527,7 @@ def test_subdomains_in_app_context(pair: Callable[..., Pair]) -> None:
     p = pair(
         _subdomain_app,
         [],
-        app_kwargs={"subdomain_matching": True},
+        app_options={"subdomain_matching": True},
         SERVER_NAME="example.test",
     )
     assert p.in_app_context(SUBDOMAIN_CALLS[:4]) == [
@@ -565,7 +565,7 @@ def test_host_matching_like_flask(pair: Callable[..., Pair]) -> None:
     p = pair(
         _host_app,
         HOST_CALLS,
-        app_kwargs={"host_matching": True, "static_host": "static.test"},
+        app_options={"host_matching": True, "static_host": "static.test"},
     )
     assert p.check("/", base_url="http://main.test") == ["main"]
     assert p.check("/other", base_url="http://other.test") == ["other"]

@@ -11,6 +11,7 @@ import typing as t
 import flask
 import flask.views
 import pytest
+from flask_compare import both
 
 import erlen
 import erlen.views
@@ -158,15 +159,6 @@ def flask_client() -> t.Any:
     return _build(app, flask, flask.views).test_client()
 
 
-def both(
-    client: ErlenClient, flask_client: t.Any, method: str, path: str, **kw: t.Any
-) -> tuple[t.Any, t.Any]:
-    return (
-        client.open(path, method=method, **kw),
-        flask_client.open(path, method=method, **kw),
-    )
-
-
 CASES = [
     ("GET", "/hello/ann"),
     ("POST", "/hello/ann"),
@@ -200,7 +192,7 @@ CASES = [
 def test_same_as_flask(
     client: ErlenClient, flask_client: t.Any, method: str, path: str
 ) -> None:
-    ours, theirs = both(client, flask_client, method, path, data="body")
+    theirs, ours = both(client, flask_client, path, method=method, data="body")
     assert ours.status_code == theirs.status_code
     assert ours.data == theirs.data
     assert ours.headers.get("X-Handler") == theirs.headers.get("X-Handler")
