@@ -16,7 +16,14 @@ from urllib.parse import quote
 
 from . import exceptions as exc
 from . import signals
-from .concurrency import AsyncRunner, Runner, drive, run_async, run_inline
+from .concurrency import (
+    AsyncRunner,
+    Runner,
+    call_inline,
+    drive,
+    run_async,
+    run_inline,
+)
 from .config import Config, ConfigAttribute
 from .ctx import AppContext, RequestContext, _AppCtxGlobals
 from .globals import _cv_request
@@ -1198,9 +1205,13 @@ class Erlen(Scaffold):
     async def _teardown_appcontext(
         self, error: BaseException | None, run: Runner
     ) -> None:
+        inline = run is run_inline  # see pipeline.dispatch
         for func in reversed(self.teardown_appcontext_funcs):
             try:
-                await run(func, error)
+                if inline:
+                    call_inline(func, error)
+                else:
+                    await run(func, error)
             except Exception:
                 self.logger.exception("Error in teardown_appcontext function %r", func)
         if signals.appcontext_tearing_down.receivers:

@@ -50,9 +50,6 @@ class _AppCtxGlobals:
         except KeyError:
             raise AttributeError(name) from None
 
-    def __setattr__(self, name: str, value: t.Any) -> None:
-        self.__dict__[name] = value
-
     def __delattr__(self, name: str) -> None:
         try:
             del self.__dict__[name]
