@@ -243,17 +243,16 @@ class ASGIApp:
         # (the spec now says it does); accept both.
         if root_path and (path == root_path or path.startswith(root_path + "/")):
             path = path[len(root_path) :] or "/"
-        request = app.request_class(
-            method=method,
-            scheme=scope.get("scheme") or "http",
-            server=(server[0], server[1]) if server else None,
-            root_path=root_path,
-            path=path,
-            query_string=scope.get("query_string", b""),
-            headers=scope["headers"],
-            remote_addr=client[0] if client else None,
+        request = app._make_request(
+            method,
+            scope.get("scheme") or "http",  # scheme
+            (server[0], server[1]) if server else None,  # server
+            root_path,
+            path,
+            scope.get("query_string", b""),  # query_string
+            scope["headers"],  # headers
+            client[0] if client else None,  # remote_addr
         )
-        app._configure_request(request)
         request.scope = scope
         extensions = scope.get("extensions") or {}
         request._preserve_context = extensions.get("erlen.preserve_context")

@@ -40,23 +40,22 @@ def request_from_environ(app: Erlen, environ: dict[str, t.Any]) -> Request:
     # PEP 3333 says str; uvicorn's WSGI mode passes an int.
     port = str(environ.get("SERVER_PORT") or "")
     script_name = environ.get("SCRIPT_NAME")
-    request = app.request_class(
-        method=environ.get("REQUEST_METHOD", "GET").upper(),
-        scheme=environ.get("wsgi.url_scheme", "http"),
-        server=(
+    request = app._make_request(
+        environ.get("REQUEST_METHOD", "GET").upper(),  # method
+        environ.get("wsgi.url_scheme", "http"),  # scheme
+        (  # server
             (environ["SERVER_NAME"], int(port) if port and port.isdigit() else None)
             if "SERVER_NAME" in environ
             else None
         ),
-        root_path=_wsgi_str(script_name).rstrip("/") if script_name else "",
-        path=path,
-        query_string=environ.get("QUERY_STRING", "").encode("latin-1"),
-        headers=environ,
-        remote_addr=environ.get("REMOTE_ADDR"),
-        input_stream=environ.get("wsgi.input"),
-        input_terminated=bool(environ.get("wsgi.input_terminated")),
+        _wsgi_str(script_name).rstrip("/") if script_name else "",  # root_path
+        path,
+        environ.get("QUERY_STRING", "").encode("latin-1"),  # query_string
+        environ,  # headers
+        environ.get("REMOTE_ADDR"),  # remote_addr
+        environ.get("wsgi.input"),  # input_stream
+        bool(environ.get("wsgi.input_terminated")),  # input_terminated
     )
-    app._configure_request(request)
     request.environ = environ
     request._preserve_context = environ.get("erlen.preserve_context")
     return request
