@@ -146,15 +146,14 @@ def run_sync_awaitable(awaitable: Awaitable[T]) -> T:
 
 def call_inline(func: Callable[..., t.Any], /, *args: t.Any, **kwargs: t.Any) -> t.Any:
     """Call ``func`` now; an ``async def`` runs on the thread's own loop.
-    :func:`run_inline` without the coroutine, for the pipeline's view call."""
+    :func:`run_inline` without the coroutine, for the pipeline's calls of
+    views, hooks and teardown functions under it."""
     rv = func(*args, **kwargs)
     # PERF: what views and hooks return is rarely awaitable, and
     # inspect.isawaitable ends in an ABC isinstance (~0.3 us): a value of a
     # type without __await__ that is not a generator cannot be.
     kind = type(rv)
-    if kind in _PLAIN_VALUES or not (
-        hasattr(kind, "__await__") or kind is GeneratorType
-    ):
+    if not (hasattr(kind, "__await__") or kind is GeneratorType):
         return rv
     if inspect.isawaitable(rv):
         return run_sync_awaitable(rv)
@@ -166,9 +165,6 @@ async def run_inline(
 ) -> t.Any:
     """Call ``func`` now; an ``async def`` runs on the thread's own loop."""
     return call_inline(func, *args, **kwargs)
-
-
-_PLAIN_VALUES = frozenset({str, bytes, dict, list, tuple, type(None)})
 
 
 class AsyncRunner:

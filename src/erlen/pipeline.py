@@ -156,7 +156,7 @@ async def finalize(
         if (
             ctx._after_request_functions
             or app.after_request_funcs
-            or ctx._session is not None  # the session was used
+            or ctx.session_loaded
         ):
             response = await process_response(app, ctx, response, run)
         if signals.request_finished.receivers:

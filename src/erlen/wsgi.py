@@ -32,9 +32,7 @@ def _wsgi_str(value: str) -> str:
 
 def request_from_environ(app: Erlen, environ: dict[str, t.Any]) -> Request:
     """Translate a WSGI environ into a :class:`Request`."""
-    path = environ.get("PATH_INFO") or "/"
-    if not path.isascii():
-        path = _wsgi_str(path)
+    path = _wsgi_str(environ.get("PATH_INFO") or "/")
     if path[:1] != "/":
         path = "/" + path
     # PEP 3333 says str; uvicorn's WSGI mode passes an int.
