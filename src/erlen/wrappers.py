@@ -14,9 +14,6 @@ from http import HTTPStatus
 from itertools import chain
 from urllib.parse import quote, unquote
 
-from werkzeug import formparser
-from werkzeug.exceptions import HTTPException as _WerkzeugHTTPException
-from werkzeug.formparser import FormDataParser
 from werkzeug.http import (
     dump_cookie,
     parse_accept_header,
@@ -39,6 +36,8 @@ from .datastructures import (
     _headers_from,
     check_header_value,
 )
+from .multipart import CHUNK_SIZE as MULTIPART_CHUNK
+from .multipart import parse_multipart
 
 if t.TYPE_CHECKING:
     from datetime import datetime, timedelta
@@ -620,58 +619,34 @@ class Request:
         if mimetype != "multipart/form-data":
             self._form, self._files = _EMPTY, _EMPTY
             return
-        created: list[t.IO[bytes]] = []
-
-        def stream_factory(*args: t.Any, **kwargs: t.Any) -> t.IO[bytes]:
-            # Remember every upload file, to close them if parsing fails.
-            f = formparser.default_stream_factory(*args, **kwargs)
-            created.append(f)
-            return f
-
         boundary = self.mimetype_params.get("boundary", "")
         if not boundary or len(boundary) > 70:
             raise exc.BadRequest(
                 "The multipart body has no boundary, or one longer than the 70"
                 " characters RFC 2046 allows."
             )
-        parser = FormDataParser(
-            stream_factory=stream_factory,
-            max_form_memory_size=self.max_form_memory_size,
-            max_content_length=self.max_content_length,
-            cls=t.cast("type[t.Any]", self.parameter_storage_class),
-            max_form_parts=self.max_form_parts,
-            silent=False,
-        )
-        if self._cached_data is not None:
-            stream: t.BinaryIO = io.BytesIO(self._cached_data)
+        data = self._cached_data
+        length = self.content_length
+        if data is None and length is not None and length <= MULTIPART_CHUNK:
+            # PERF: a body that fits one read is read in one call, without
+            # the stream's wrappers (upload bench: -3 us).
+            data = self._read_body()
+        if data is not None:
+            read: t.Callable[[int], bytes] = io.BytesIO(data).read
         else:
-            stream = self.stream
+            read = self.stream.read
         try:
-            _, form, files = parser.parse(
-                stream, mimetype, self.content_length, self.mimetype_params
-            )
-        except BaseException as e:
-            for f in created:
-                f.close()
-            if isinstance(e, _WerkzeugHTTPException):
-                raise t.cast(exc.HTTPException, exc.from_werkzeug(e)) from None
-            if isinstance(e, ValueError):
-                # Malformed multipart (bad headers, invalid UTF-8 in a part's
-                # name, a premature end): the client's mistake, not a 500.
-                raise exc.BadRequest(
-                    "The multipart body could not be parsed."
-                ) from None
-            raise
-        if None in form or None in files:
-            # A part without a name is no field: drop it.
-            form = self.parameter_storage_class(
-                [(k, v) for k, v in form.items(multi=True) if k is not None]
-            )
-            files = self.parameter_storage_class(
-                [(k, v) for k, v in files.items(multi=True) if k is not None]
-            )
-        self._form = t.cast(ImmutableMultiDict[str, str], form)
-        self._files = t.cast(ImmutableMultiDict[str, FileStorage], files)
+            raw = boundary.encode("latin-1")
+        except UnicodeEncodeError:
+            raise exc.BadRequest("The multipart boundary is not ASCII.") from None
+        fields, uploads = parse_multipart(
+            read,
+            raw,
+            max_form_memory_size=self.max_form_memory_size,
+            max_form_parts=self.max_form_parts,
+        )
+        self._form = self.parameter_storage_class(fields)
+        self._files = self.parameter_storage_class(uploads)
 
     @property
     def form(self) -> ImmutableMultiDict[str, str]:

@@ -15,9 +15,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from werkzeug import formparser
 
-from erlen import Erlen
+from erlen import Erlen, multipart
 
 TEXT = b"hello world 0123456789"  # 22 bytes
 
@@ -82,14 +81,14 @@ def uploads(
     folder.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(folder))
     created: list[t.IO[bytes]] = []
-    original = formparser.default_stream_factory
+    original = multipart._spooled_file
 
-    def factory(*args: t.Any, **kwargs: t.Any) -> t.IO[bytes]:
-        file = original(*args, **kwargs)
+    def factory() -> t.IO[bytes]:
+        file = original()
         created.append(file)
         return file
 
-    monkeypatch.setattr(formparser, "default_stream_factory", factory)
+    monkeypatch.setattr(multipart, "_spooled_file", factory)
     yield SimpleNamespace(created=created, folder=folder)
     for file in created:
         file.close()

@@ -51,19 +51,6 @@ def record(app: Erlen) -> dict[str, t.Any]:
 # -- disconnect mid-upload (ASGI) ----------------------------------------------
 
 
-_TRUNCATED = (
-    "the ASGI driver takes an http.disconnect in the middle of a body without"
-    " Content-Length for its end (ASGIApp._receive_body, src/erlen/asgi.py:"
-    ' \'if message["type"] == "http.disconnect": break\', then'
-    " input_terminated=True): the view runs on the truncated body as if it"
-    " were complete and answers 200"
-)
-_LEFT_OPEN = (
-    "upload files the multipart parser created before it failed are left"
-    " open for the garbage collector (Request._load_form, src/erlen/wrappers.py)"
-)
-
-
 def _upload_cut_by_disconnect(
     app: Erlen, record: dict[str, t.Any], declared: bool
 ) -> t.Any:

@@ -70,14 +70,6 @@ def app(app: Erlen) -> Erlen:
     return app
 
 
-_LEFT_OPEN = (
-    "upload files the multipart parser created before it failed (413, EOF)"
-    " are left open for the garbage collector: Request._load_form"
-    " (src/erlen/wrappers.py) lets werkzeug's parser raise without closing"
-    " the files of the parts it had started"
-)
-
-
 def assert_released(uploads: SimpleNamespace) -> None:
     assert uploads.created, "the case should have created an upload file"
     assert all(f.closed for f in uploads.created), "an upload file was left open"
@@ -466,25 +458,11 @@ def test_invalid_utf8_in_multipart_headers(client: ErlenClient, where: str) -> N
 # -- CR/LF floods --------------------------------------------------------------
 
 
-def test_crlf_flood_before_first_boundary_is_refused_in_linear_time(
-    client: ErlenClient,
-) -> None:
-    # By default the preamble, kept in the decoder's buffer while it looks for
-    # the first boundary, counts against MAX_FORM_MEMORY_SIZE.
-    client.application.config["MAX_CONTENT_LENGTH"] = 64 * 1024 * 1024
-
-    def make(n: int) -> t.Callable[[], object]:
-        body = b"\r\n" * (n // 2) + GOOD
-        return lambda: check(
-            client.post("/form", data=body, content_type=MULTIPART), 413
-        )
-
-    assert_linear(make, 5_000_000)  # 5 MB then 10 MB
-
-
 def test_crlf_flood_before_first_boundary_is_linear(client: ErlenClient) -> None:
+    # The preamble is skipped, not kept: it does not count against
+    # MAX_FORM_MEMORY_SIZE (Werkzeug's decoder keeps it, so Flask answers a
+    # preamble over the limit with a 413).
     client.application.config["MAX_CONTENT_LENGTH"] = 64 * 1024 * 1024
-    client.application.config["MAX_FORM_MEMORY_SIZE"] = None
 
     def make(n: int) -> t.Callable[[], object]:
         body = b"\r\n" * (n // 2) + GOOD
