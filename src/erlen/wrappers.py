@@ -637,8 +637,10 @@ class Request:
             read = self.stream.read
         try:
             raw = boundary.encode("latin-1")
-        except UnicodeEncodeError:
-            raise exc.BadRequest("The multipart boundary is not ASCII.") from None
+        except UnicodeEncodeError:  # an RFC 2231 `boundary*=UTF-8''...`
+            raise exc.BadRequest(
+                "The multipart boundary has characters no body can carry."
+            ) from None
         fields, uploads = parse_multipart(
             read,
             raw,

@@ -388,6 +388,18 @@ def test_boundary_of_70_characters_is_accepted(client: ErlenClient) -> None:
     assert response.json["form"] == [["a", "1"]]
 
 
+def test_boundary_beyond_latin_1_is_refused(client: ErlenClient) -> None:
+    # RFC 2231 lets a parameter carry any character; a boundary must be
+    # bytes of the body.
+    response = client.post(
+        "/form",
+        data=GOOD,
+        content_type="multipart/form-data; boundary*=UTF-8''%E2%82%AC",
+    )
+    check(response, 400)
+    assert b"boundary" in response.data
+
+
 def test_truncated_upload_releases_its_file(
     client: ErlenClient, uploads: SimpleNamespace
 ) -> None:
