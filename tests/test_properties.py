@@ -30,6 +30,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from erlen import Erlen, make_response, request, url_for
+from erlen.app import _PLAIN_HOST, _host_port_is_valid
 from erlen.exceptions import HTTPException, RequestRedirect
 from erlen.testing import ErlenClient, encode_multipart, make_spec
 from erlen.wrappers import _parse_qs
@@ -181,6 +182,43 @@ def test_query_string_fields_are_the_standard_librarys(raw: bytes) -> None:
         raw.decode("utf-8", "replace"), keep_blank_values=True, errors="replace"
     )
     assert _parse_qs(raw) == expected
+
+
+HOSTS = st.tuples(
+    st.text(alphabet="ab.:[]1\xe9", max_size=8),
+    st.sampled_from(["", ":"]),
+    st.text(alphabet="0123456789a", max_size=6),
+).map("".join)
+
+
+@PROPERTY
+@given(host=HOSTS)
+def test_host_shortcut_agrees_with_the_port_check(host: str) -> None:
+    # match_request skips the port check for hosts the regex passes: it
+    # must pass only hosts whose port the check accepts.
+    assert _PLAIN_HOST(host) is None or _host_port_is_valid(host)
+
+
+@pytest.mark.parametrize(
+    ("host", "valid"),
+    [
+        ("example.com", True),
+        ("example.com:8000", True),
+        ("example.com:9999", True),
+        ("example.com:65535", True),
+        ("example.com:0080", True),
+        ("[::1]:8000", True),
+        ("example.com:0", False),
+        ("example.com:65536", False),
+        ("example.com:", False),
+        ("example.com:8x", False),
+        ("[::1", False),
+    ],
+)
+def test_host_ports(host: str, valid: bool) -> None:
+    assert _host_port_is_valid(host) is valid
+    if not valid:
+        assert _PLAIN_HOST(host) is None
 
 
 @PROPERTY

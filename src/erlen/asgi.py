@@ -17,6 +17,7 @@ import typing as t
 
 from . import exceptions as exc
 from .concurrency import drive, run_async, run_inline
+from .ctx import RequestContext
 from .datastructures import ResponseHeaders
 from .pipeline import handle_request, handle_websocket
 from .wrappers import _encode
@@ -277,7 +278,7 @@ class ASGIApp:
         if not scope.get("scheme"):
             scope = {**scope, "scheme": "ws"}
         request = self._request(scope, "GET")
-        ctx = app.make_request_context(request)
+        ctx = RequestContext(app, request)
         ctx.websocket = WebSocket(
             request,
             scope,
@@ -336,7 +337,7 @@ class ASGIApp:
             )
         watcher = _DisconnectWatcher(receive)
         request._disconnect_probe = watcher.is_disconnected
-        ctx = app.make_request_context(request)
+        ctx = RequestContext(app, request)
         runner = app._async_runner()
         all_sync = app._all_sync
         if all_sync is None:

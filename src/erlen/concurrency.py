@@ -144,14 +144,24 @@ def run_sync_awaitable(awaitable: Awaitable[T]) -> T:
     return thread_loop().run_until_complete(_wrap())
 
 
+#: Types of what views and hooks usually return, which are never awaitable:
+#: :func:`call_inline` returns them without looking further.
+NEVER_AWAITABLE = frozenset({type(None), str, bytes, dict, list, tuple})
+
+
 def call_inline(func: Callable[..., t.Any], /, *args: t.Any, **kwargs: t.Any) -> t.Any:
     """Call ``func`` now; an ``async def`` runs on the thread's own loop.
     :func:`run_inline` without the coroutine, for the pipeline's calls of
     views, hooks and teardown functions under it."""
     rv = func(*args, **kwargs)
-    # PERF: what views and hooks return is rarely awaitable, and
-    # inspect.isawaitable ends in an ABC isinstance (~0.3 us): a value of a
-    # type without __await__ that is not a generator cannot be.
+    return rv if type(rv) in NEVER_AWAITABLE else resolve_inline(rv)
+
+
+def resolve_inline(rv: t.Any) -> t.Any:
+    """``rv`` itself, or its result if it is awaitable (run on the thread's
+    own loop)."""
+    # PERF: inspect.isawaitable ends in an ABC isinstance (~0.3 us): a
+    # value of a type without __await__ that is not a generator cannot be.
     kind = type(rv)
     if not (hasattr(kind, "__await__") or kind is GeneratorType):
         return rv

@@ -15,12 +15,15 @@ from contextvars import Token
 
 from . import signals
 from .globals import _cv_app, _cv_request
+from .wrappers import Request
+
+_close = Request.close
 
 if t.TYPE_CHECKING:
     from .app import Erlen
     from .sessions import SessionMixin
     from .websockets import WebSocket
-    from .wrappers import Request, Response
+    from .wrappers import Response
 
 __all__ = [
     "AppContext",
@@ -221,9 +224,14 @@ class RequestContext:
         app_ctx = _cv_app.get(None)
         pushed: AppContext | None = None
         if app_ctx is None or app_ctx.app is not self.app:
-            pushed = AppContext(self.app)
-            pushed.push()
-        self._app_ctx = pushed or app_ctx
+            # PERF: AppContext.push inlined (a call fewer per request; calls
+            # are what a request pays most for under a real server, where
+            # the code is not in the CPU's caches: see docs/performance.md).
+            app_ctx = pushed = AppContext(self.app)
+            pushed._tokens.append(_cv_app.set(pushed))
+            if signals.appcontext_pushed.receivers:
+                signals.send(signals.appcontext_pushed, self.app)
+        self._app_ctx = app_ctx
         self._tokens.append((_cv_request.set(self), pushed))
 
     def pop(self, exc: BaseException | None = _sentinel) -> None:  # type: ignore[assignment]
@@ -247,14 +255,24 @@ class RequestContext:
         token, pushed = self._tokens.pop()
         try:
             if close_request and not self._tokens:
-                self.request.close()
+                request = self.request
+                # PERF: Request.close only closes uploaded files: not called
+                # when there are none (a subclass's own close() still is).
+                if request._files is not None or type(request).close is not _close:
+                    request.close()
         finally:
             _cv_request.reset(token)
             if pushed is not None:
                 if app_teardown:
                     pushed.pop(exc)
+                elif _cv_app.get(None) is pushed:
+                    # PERF: AppContext._pop_no_teardown inlined for the
+                    # pipeline's pop (see push).
+                    _cv_app.reset(pushed._tokens.pop())
+                    if signals.appcontext_popped.receivers:
+                        signals.send(signals.appcontext_popped, self.app)
                 else:
-                    pushed._pop_no_teardown()
+                    pushed._pop_no_teardown()  # raises: popped out of order
 
     def copy(self) -> RequestContext:
         """A new context for the same request and session, for handing the

@@ -12,10 +12,12 @@ import typing as t
 
 from . import signals
 from .concurrency import (
+    NEVER_AWAITABLE,
     AsyncRunner,
     Runner,
     call_inline,
     is_async_callable,
+    resolve_inline,
     run_inline,
 )
 from .exceptions import (
@@ -130,9 +132,12 @@ async def dispatch(app: Erlen, ctx: RequestContext, run: Runner) -> t.Any:
         return app.make_default_options_response(request)
     view = app.view_functions[rule.endpoint]  # type: ignore[index]
     if run is run_inline:
-        # PERF: the same call without the runner's coroutine (~0.2 us per
-        # call; hooks and teardown functions are called the same way).
-        return call_inline(view, **request.view_args)  # type: ignore[arg-type]
+        # PERF: call_inline's work without its call: a view's str, dict,
+        # Response... is never awaitable (calls are what a request pays
+        # most for under a server; hooks and teardown functions go
+        # through call_inline, without the runner's coroutine).
+        rv = view(**request.view_args)  # type: ignore[arg-type]
+        return rv if type(rv) in NEVER_AWAITABLE else resolve_inline(rv)
     if type(run) is AsyncRunner and is_async_callable(view):
         # PERF: what the runner would do (await it on the loop), one
         # coroutine frame fewer.
@@ -156,7 +161,7 @@ async def finalize(
         if (
             ctx._after_request_functions
             or app.after_request_funcs
-            or ctx.session_loaded
+            or ctx._session is not None  # PERF: ctx.session_loaded, no call
         ):
             response = await process_response(app, ctx, response, run)
         if signals.request_finished.receivers:

@@ -627,7 +627,16 @@ def add_security_headers(app: Erlen, request: Request, response: Response) -> No
     headers = built.secure if request.scheme in _SECURE_SCHEMES else built.plain
     target = response.headers
     if isinstance(target, ResponseHeaders):
-        target._add_missing(headers.names, headers.items, headers.pairs)
+        # PERF: ResponseHeaders._add_missing's usual case without its call:
+        # a fresh response has two or three headers, none of these.
+        existing = target._list
+        names = headers.names
+        for key, _ in existing:
+            if key.lower() in names:
+                target._add_missing(names, headers.items, headers.pairs)
+                break
+        else:
+            existing.extend(headers.pairs)
     else:
         for _, name, value in headers.items:
             if name not in target:

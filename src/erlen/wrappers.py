@@ -836,6 +836,7 @@ def _content_type(mimetype: str) -> str:
 #: Per response class: the ``Content-Type`` of its default mimetype (None
 #: for none), or False when the fast path does not apply to the class.
 _fast_defaults: dict[type[t.Any], str | None | t.Literal[False]] = {}
+_UNKNOWN: t.Any = object()
 
 
 #: Checked ``Content-Type`` values of the mimetypes and content types given
@@ -922,17 +923,22 @@ class Response:
         content_type: str | None = None,
         direct_passthrough: bool = False,
     ) -> None:
-        if (
-            headers is None
-            and ((kind := type(response)) is str or kind is bytes)
-            and (ct := _fast_content_type(type(self), mimetype, content_type))
-            is not False
-        ):
+        if headers is None and ((kind := type(response)) is str or kind is bytes):
             # PERF: the common case (a str or bytes body, no headers: a view
             # returning a str, jsonify) builds its two headers directly: the
             # Content-Type value is checked once per mimetype (see
             # _fast_content_type) and the length is a number, so the
             # per-value injection checks are skipped (~2 us of ~20 us).
+            if mimetype is None and content_type is None:
+                # The class's default, found without a call once known.
+                ct = _fast_defaults.get(type(self), _UNKNOWN)
+                if ct is _UNKNOWN:
+                    ct = _fast_default_content_type(type(self))
+            else:
+                ct = _fast_content_type(type(self), mimetype, content_type)
+        else:
+            ct = False
+        if ct is not False:
             data = response.encode() if kind is str else response
             headers = ResponseHeaders.__new__(ResponseHeaders)
             headers._list = (
@@ -1233,7 +1239,14 @@ class Response:
             headers.pop("Content-Type", None)
             return False
         body = self.response
-        if isinstance(body, list | tuple) and "Content-Length" not in headers:
+        if isinstance(body, list | tuple):
+            if type(headers) is ResponseHeaders:
+                # PERF: `"Content-Length" in headers` without its two calls.
+                for name, _ in headers._list:
+                    if name == "Content-Length" or name.lower() == "content-length":
+                        return method != "HEAD"
+            elif "Content-Length" in headers:
+                return method != "HEAD"
             body = self.response = [_encode(chunk) for chunk in body]
             headers["Content-Length"] = str(sum(map(len, body)))
         return method != "HEAD"

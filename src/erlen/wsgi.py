@@ -11,13 +11,13 @@ from __future__ import annotations
 import typing as t
 
 from .concurrency import drive, run_inline, run_sync_awaitable
+from .ctx import RequestContext
 from .datastructures import ResponseHeaders
 from .pipeline import handle_request
 from .wrappers import Request, _encode
 
 if t.TYPE_CHECKING:
     from .app import Erlen
-    from .ctx import RequestContext
     from .wrappers import Response
 
 __all__ = ["request_from_environ", "wsgi_app"]
@@ -25,14 +25,14 @@ __all__ = ["request_from_environ", "wsgi_app"]
 
 def _wsgi_str(value: str) -> str:
     # WSGI passes paths as latin-1 decoded bytes; browsers send UTF-8.
-    if value.isascii():
-        return value  # PERF: the usual path, no round trip (~0.2 us)
     return value.encode("latin-1").decode("utf-8", "replace")
 
 
 def request_from_environ(app: Erlen, environ: dict[str, t.Any]) -> Request:
     """Translate a WSGI environ into a :class:`Request`."""
-    path = _wsgi_str(environ.get("PATH_INFO") or "/")
+    path = environ.get("PATH_INFO") or "/"
+    if not path.isascii():  # PERF: the usual path needs no round trip
+        path = _wsgi_str(path)
     if path[:1] != "/":
         path = "/" + path
     # PEP 3333 says str; uvicorn's WSGI mode passes an int.
@@ -46,7 +46,11 @@ def request_from_environ(app: Erlen, environ: dict[str, t.Any]) -> Request:
             if "SERVER_NAME" in environ
             else None
         ),
-        _wsgi_str(script_name).rstrip("/") if script_name else "",  # root_path
+        (  # root_path
+            (script_name if script_name.isascii() else _wsgi_str(script_name))
+            if script_name
+            else ""
+        ).rstrip("/"),
         path,
         environ.get("QUERY_STRING", "").encode("latin-1"),  # query_string
         environ,  # headers
@@ -62,11 +66,13 @@ def request_from_environ(app: Erlen, environ: dict[str, t.Any]) -> Request:
 def wsgi_app(
     app: Erlen, environ: dict[str, t.Any], start_response: t.Callable[..., t.Any]
 ) -> t.Iterable[bytes]:
-    """Run one WSGI request through the pipeline."""
+    """The WSGI application, ``app.wsgi_app``: runs one request through the
+    pipeline.  Wrap this, not the app, in WSGI middleware
+    (``app.wsgi_app = Middleware(app.wsgi_app)``) to keep the app object."""
     if not app._serving and app.before_serving_funcs:
         app._ensure_started()
     request = request_from_environ(app, environ)
-    ctx = app.make_request_context(request)
+    ctx = RequestContext(app, request)
     response = drive(handle_request(app, ctx, run_inline))
     send_body = response._prepare_for_send(request.method)
     headers = response.headers
