@@ -74,7 +74,7 @@ def app(app: Erlen) -> Erlen:
             "url": url_for("where", name=name),
         }
 
-    @app.route("/body", methods=["POST"])
+    @app.route("/body", methods=["GET", "POST"])
     def body() -> t.Any:
         return request.get_data()
 
@@ -402,6 +402,53 @@ def test_asgi_chunked_body_without_content_length(app: Erlen) -> None:
         ],
     )
     assert b"".join(m.get("body", b"") for m in sent[1:]) == b"no length"
+
+
+def test_asgi_get_without_a_body_is_not_received(app: Erlen) -> None:
+    # An HTTP/1.1 GET with no Content-Length or Transfer-Encoding has no
+    # body: the driver does not wait for the server's body message.
+    sent, received = run_asgi(
+        app, http_scope("/body"), [{"type": "http.request", "body": b""}]
+    )
+    assert received == 0
+    assert sent[0]["status"] == 200
+    assert b"".join(m.get("body", b"") for m in sent[1:]) == b""
+
+
+def test_asgi_zero_content_length_is_not_received(app: Erlen) -> None:
+    sent, received = run_asgi(
+        app,
+        http_scope("/body", "POST", [(b"content-length", b"0")]),
+        [{"type": "http.request", "body": b""}],
+    )
+    assert received == 0
+    assert sent[0]["status"] == 200
+
+
+@pytest.mark.parametrize(
+    ("version", "headers"),
+    [
+        ("1.1", [(b"transfer-encoding", b"chunked")]),
+        ("1.1", [(b"content-length", b"8")]),
+        ("2", []),  # HTTP/2 may send a body without Content-Length
+    ],
+    ids=["chunked", "length", "http2"],
+)
+def test_asgi_get_with_a_body_is_received(
+    app: Erlen, version: str, headers: list[tuple[bytes, bytes]]
+) -> None:
+    scope = http_scope("/body", "GET", headers)
+    scope["http_version"] = version
+    sent, received = run_asgi(
+        app,
+        scope,
+        [
+            {"type": "http.request", "body": b"get ", "more_body": True},
+            {"type": "http.request", "body": b"body"},
+        ],
+    )
+    assert received == 2
+    assert b"".join(m.get("body", b"") for m in sent[1:]) == b"get body"
 
 
 @pytest.mark.parametrize(

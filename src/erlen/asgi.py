@@ -3,7 +3,9 @@ one :class:`~erlen.Response` out, through ``send``.
 
 The body is received before the pipeline runs (bounded by
 ``MAX_CONTENT_LENGTH``), so ``request.form`` and ``request.json`` are plain
-attributes in ``def`` and ``async def`` views alike.  When no view, hook or
+attributes in ``def`` and ``async def`` views alike.  An HTTP/1 ``GET`` or
+``HEAD`` with neither ``Content-Length`` nor ``Transfer-Encoding`` has no
+body, and none is waited for.  When no view, hook or
 error handler of the app is ``async def``, the whole pipeline runs in one
 worker thread; otherwise ``async def`` functions run on the loop and ``def``
 functions each in the app's thread pool.
@@ -34,6 +36,8 @@ Receive = t.Callable[[], t.Awaitable[dict[str, t.Any]]]
 Send = t.Callable[[dict[str, t.Any]], t.Awaitable[None]]
 
 _sentinel = object()
+_HTTP1 = frozenset({"1.0", "1.1"})
+_NO_BODY_METHODS = frozenset({"GET", "HEAD"})
 
 
 class _TooLarge(io.RawIOBase):
@@ -134,6 +138,8 @@ class _DisconnectWatcher:
     """Notices the client going away once the body was received, by reading
     ``receive()`` in a task started on first need (a streamed response, or
     ``await request.is_disconnected()``)."""
+
+    __slots__ = ("_receive", "_task", "_gone", "_target", "cancelled")
 
     def __init__(self, receive: Receive) -> None:
         self._receive = receive
@@ -331,14 +337,28 @@ class ASGIApp:
             request.__dict__["stream"] = stream
             request._input = t.cast(t.BinaryIO, stream)
             request._input_terminated = True
+        elif (declared := request.content_length) == 0 or (
+            declared is None
+            and request.method in _NO_BODY_METHODS
+            and scope.get("http_version", "1.1") in _HTTP1
+            and request._header("transfer-encoding") is None
+        ):
+            # PERF: nothing to receive (a coroutine and the server's
+            # receive(), ~1-2 us): an HTTP/1 request with neither header
+            # has no body (RFC 9112 6.3).  Only GET and HEAD are trusted
+            # to it, in case a server or test harness drops the
+            # Transfer-Encoding header of a chunked body.
+            request._input = None
         else:
             request._input, request._input_terminated = await self._receive_body(
-                request.max_content_length, request.content_length, receive
+                request.max_content_length, declared, receive
             )
         watcher = _DisconnectWatcher(receive)
         request._disconnect_probe = watcher.is_disconnected
         ctx = RequestContext(app, request)
-        runner = app._async_runner()
+        runner = app._runner
+        if runner is None or runner.executor is not app._executor:
+            runner = app._async_runner()  # PERF: called only to make one
         all_sync = app._all_sync
         if all_sync is None:
             all_sync = app._is_all_sync()
@@ -381,7 +401,8 @@ class ASGIApp:
                 return
             await self._send_stream(body, send, runner, watcher)
         finally:
-            watcher.stop()
+            if watcher._task is not None:  # PERF: stop() only when watching
+                watcher.stop()
             try:
                 body = response.response
                 aclose = getattr(body, "aclose", None)
