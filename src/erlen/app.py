@@ -509,7 +509,7 @@ class Erlen(Scaffold):
         """
         ctx = _cv_request.get(None)
         if ctx is not None and ctx.app is self:
-            ctx._background.append((func, args, kwargs))
+            ctx._add_background(func, args, kwargs)
             return
         try:
             asyncio.get_running_loop()
@@ -541,11 +541,11 @@ class Erlen(Scaffold):
         """Start (ASGI) the request's background tasks, after its response."""
         for func, args, kwargs in ctx._background:
             self._spawn(run, func, args, kwargs)
-        ctx._background.clear()
+        ctx._background = ()
 
     def _run_background_tasks(self, ctx: RequestContext) -> None:
         """Run (WSGI) the request's background tasks, after its response."""
-        tasks, ctx._background = ctx._background, []
+        tasks, ctx._background = ctx._background, ()
         for func, args, kwargs in tasks:
             try:
                 with self.app_context():

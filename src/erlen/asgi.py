@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import io
 import typing as t
+from operator import itemgetter
 
 from . import exceptions as exc
 from .concurrency import drive, run_async, run_inline
@@ -38,6 +39,8 @@ Send = t.Callable[[dict[str, t.Any]], t.Awaitable[None]]
 _sentinel = object()
 _HTTP1 = frozenset({"1.0", "1.1"})
 _NO_BODY_METHODS = frozenset({"GET", "HEAD"})
+_BODY_HEADERS = frozenset({b"content-length", b"transfer-encoding"})
+_name = itemgetter(0)
 
 
 class _TooLarge(io.RawIOBase):
@@ -337,12 +340,11 @@ class ASGIApp:
             request.__dict__["stream"] = stream
             request._input = t.cast(t.BinaryIO, stream)
             request._input_terminated = True
-        elif (declared := request.content_length) == 0 or (
-            declared is None
-            and request.method in _NO_BODY_METHODS
+        elif (
+            request.method in _NO_BODY_METHODS
             and scope.get("http_version", "1.1") in _HTTP1
-            and request._header("transfer-encoding") is None
-        ):
+            and _BODY_HEADERS.isdisjoint(map(_name, scope["headers"]))
+        ) or request.content_length == 0:
             # PERF: nothing to receive (a coroutine and the server's
             # receive(), ~1-2 us): an HTTP/1 request with neither header
             # has no body (RFC 9112 6.3).  Only GET and HEAD are trusted
@@ -351,7 +353,7 @@ class ASGIApp:
             request._input = None
         else:
             request._input, request._input_terminated = await self._receive_body(
-                request.max_content_length, declared, receive
+                request.max_content_length, request.content_length, receive
             )
         watcher = _DisconnectWatcher(receive)
         request._disconnect_probe = watcher.is_disconnected

@@ -164,27 +164,40 @@ class RequestContext:
     ``app.test_request_context(...)``.
     """
 
+    # PERF: what most requests never set is a class-level default rather
+    # than set for each request (fewer stores, a smaller instance dict).
+    _session: SessionMixin | None = None
+    #: Flashed messages loaded from the session, for ``get_flashed_messages``.
+    flashes: list[tuple[str, str]] | None = None
+    _after_request_functions: t.Sequence[t.Callable[[Response], t.Any]] = ()
+    _app_ctx: AppContext | None = None
+    #: ``add_background_task`` calls made during the request.
+    _background: t.Sequence[
+        tuple[t.Callable[..., t.Any], tuple[t.Any, ...], dict[str, t.Any]]
+    ] = ()
+    #: The connection, for a websocket request.
+    websocket: WebSocket | None = None
+    #: Streams (``stream_with_context``) still using this context, and
+    #: the teardown they owe once the last one ends.
+    _streams = 0
+    _deferred_teardown: tuple[BaseException | None, AppContext | None] | None = None
+
     def __init__(self, app: Erlen, request: Request) -> None:
         self.app: Erlen = app
         self.request: Request = request
-        self._session: SessionMixin | None = None
-        #: Flashed messages loaded from the session, for ``get_flashed_messages``.
-        self.flashes: list[tuple[str, str]] | None = None
-        self._after_request_functions: list[t.Callable[[Response], t.Any]] = []
-        self._app_ctx: AppContext | None = None
         self._tokens: list[tuple[Token[RequestContext], AppContext | None]] = []
-        #: ``add_background_task`` calls made during the request.
-        self._background: list[
-            tuple[t.Callable[..., t.Any], tuple[t.Any, ...], dict[str, t.Any]]
-        ] = []
-        #: The connection, for a websocket request.
-        self.websocket: WebSocket | None = None
-        #: Streams (``stream_with_context``) still using this context, and
-        #: the teardown they owe once the last one ends.
-        self._streams = 0
-        self._deferred_teardown: (
-            tuple[BaseException | None, AppContext | None] | None
-        ) = None
+
+    def _after_request(self, func: t.Callable[[Response], t.Any]) -> None:
+        # setdefault: atomic, should two threads of the request add at once.
+        self.__dict__.setdefault("_after_request_functions", []).append(func)
+
+    def _add_background(
+        self,
+        func: t.Callable[..., t.Any],
+        args: tuple[t.Any, ...],
+        kwargs: dict[str, t.Any],
+    ) -> None:
+        self.__dict__.setdefault("_background", []).append((func, args, kwargs))
 
     @contextlib.contextmanager
     def _activated(self) -> t.Iterator[None]:
@@ -320,7 +333,7 @@ def after_this_request(f: F) -> F:
             "'after_this_request' can only be used when a request context is"
             " active, such as in a view function."
         )
-    ctx._after_request_functions.append(f)
+    ctx._after_request(f)
     return f
 
 

@@ -320,7 +320,9 @@ class Request:
                 return ""
             name, port = self.server
             host = name if port is None else f"{name}:{port}"
-        return _strip_default_port(host, self.scheme)
+        if host.endswith((":80", ":443")):  # PERF: the call only if needed
+            return _strip_default_port(host, self.scheme)
+        return host
 
     @property
     def is_websocket(self) -> bool:
