@@ -473,3 +473,56 @@ def test_invalid_return_value(client: ErlenClient) -> None:
         # Flask names the endpoint only for None; Erlen for any bad value.
         if i in (0, 2, 3):
             assert f"for 'view{i}'" in str(ours.value), i
+
+
+# -- the JSON provider ---------------------------------------------------------
+
+
+def test_json_provider_settings_apply_between_requests(
+    app: erlen.Erlen, client: ErlenClient
+) -> None:
+    @app.get("/data")
+    def data() -> t.Any:
+        return {"b": 1, "a": "é"}
+
+    assert client.get("/data").data == b'{"a":"\\u00e9","b":1}\n'
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    assert client.get("/data").data == '{"b":1,"a":"é"}\n'.encode()
+    app.json.compact = False  # type: ignore[attr-defined]
+    assert client.get("/data").data == b'{\n  "b": 1,\n  "a": "\xc3\xa9"\n}\n'
+
+
+def test_json_provider_default_and_debug_output(
+    app: erlen.Erlen, client: ErlenClient
+) -> None:
+    @app.get("/when")
+    def when() -> t.Any:
+        return erlen.jsonify(at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC))
+
+    flask_app = flask.Flask(__name__)
+    with flask_app.app_context():
+        expected = flask.jsonify(at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)).data
+    assert client.get("/when").data == expected
+    app.json.default = lambda o: "custom"  # type: ignore[attr-defined]
+    assert client.get("/when").data == b'{"at":"custom"}\n'
+    app.debug = True
+    assert client.get("/when").data == b'{\n  "at": "custom"\n}\n'
+
+
+def test_json_provider_subclass_dumps_is_used(
+    app: erlen.Erlen, client: ErlenClient
+) -> None:
+    class Upper(erlen.json.DefaultJSONProvider):
+        def dumps(self, obj: t.Any, **kwargs: t.Any) -> str:
+            return super().dumps(obj, **kwargs).upper()
+
+    app.json = Upper(app)
+
+    @app.get("/data")
+    def data() -> t.Any:
+        return {"key": "value"}
+
+    response = client.get("/data")
+    assert response.data == b'{"KEY":"VALUE"}\n'
+    assert response.mimetype == "application/json"

@@ -1054,6 +1054,9 @@ class Erlen(Scaffold):
         and the tuples ``(body, status)``, ``(body, headers)`` and
         ``(body, status, headers)``.
         """
+        if type(rv) is str:
+            # PERF: the most common return value, without the tests below.
+            return self.response_class(rv)
         status = headers = None
         if isinstance(rv, tuple):
             n = len(rv)
