@@ -32,6 +32,27 @@ def test_proxies_outside_context_raise() -> None:
     for proxy in (request, session):
         with pytest.raises(RuntimeError, match="outside of request context"):
             getattr(proxy, "path")  # noqa: B009
+        with pytest.raises(RuntimeError, match="outside of request context"):
+            proxy["key"]  # type: ignore[index]
+        with pytest.raises(RuntimeError, match="outside of request context"):
+            proxy._get_current_object()  # type: ignore[union-attr]
+    with pytest.raises(RuntimeError, match="outside of application context"):
+        g._get_current_object()  # type: ignore[attr-defined]
+
+
+def test_proxies_read_the_current_context(app: Erlen) -> None:
+    with app.test_request_context("/page?q=1"):
+        session["key"] = "value"
+        g.value = 1
+        assert request.args["q"] == "1"
+        assert session["key"] == "value"
+        assert g.value == 1
+        with app.test_request_context("/other"):
+            # The inner context is current; then the outer one again.
+            assert request.path == "/other"
+            assert "key" not in session
+        assert request.path == "/page"
+        assert session["key"] == "value"
 
 
 def test_has_context_functions(app: Erlen) -> None:
@@ -51,7 +72,14 @@ def test_unbound_proxies_are_falsy_and_have_a_repr() -> None:
     assert not current_app
     assert not g
     assert not request
-    assert "current_app" in repr(current_app)
+    assert not session
+    for name, proxy in (
+        ("current_app", current_app),
+        ("g", g),
+        ("request", request),
+        ("session", session),
+    ):
+        assert repr(proxy) == f"<unbound {name}>"
 
 
 # -- the app context and g ----------------------------------------------------

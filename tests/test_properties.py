@@ -28,10 +28,12 @@ from urllib.parse import parse_qsl, unquote, urlencode
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from werkzeug.datastructures import ImmutableMultiDict as WerkzeugImmutableMultiDict
 
 from erlen import Erlen, make_response, request, url_for
 from erlen.app import _PLAIN_HOST, _host_port_is_valid
-from erlen.exceptions import HTTPException, RequestRedirect
+from erlen.datastructures import ImmutableMultiDict
+from erlen.exceptions import BadRequestKeyError, HTTPException, RequestRedirect
 from erlen.testing import ErlenClient, encode_multipart, make_spec
 from erlen.wrappers import _parse_qs
 
@@ -182,6 +184,34 @@ def test_query_string_fields_are_the_standard_librarys(raw: bytes) -> None:
         raw.decode("utf-8", "replace"), keep_blank_values=True, errors="replace"
     )
     assert _parse_qs(raw) == expected
+
+
+@PROPERTY
+@given(
+    pairs=st.lists(
+        st.tuples(
+            st.sampled_from(["a", "b", "n", ""]), st.sampled_from(["", "1", "x", "-2"])
+        ),
+        max_size=8,
+    )
+)
+def test_multidict_shortcuts_are_werkzeugs(pairs: list[tuple[str, str]]) -> None:
+    # ImmutableMultiDict builds from pairs, looks up and converts without
+    # Werkzeug's layers: the results must be Werkzeug's.
+    ours = ImmutableMultiDict._from_pairs(pairs)
+    theirs = WerkzeugImmutableMultiDict(pairs)
+    assert type(ours) is ImmutableMultiDict
+    assert list(ours.lists()) == list(theirs.lists())
+    for key in ("a", "b", "n", "", "missing"):
+        assert ours.get(key) == theirs.get(key)
+        assert ours.get(key, "d") == theirs.get(key, "d")
+        assert ours.get(key, -1, type=int) == theirs.get(key, -1, type=int)
+        assert ours.getlist(key) == theirs.getlist(key)
+        if key in theirs:
+            assert ours[key] == theirs[key]
+        else:
+            with pytest.raises(BadRequestKeyError):
+                ours[key]
 
 
 HOSTS = st.tuples(

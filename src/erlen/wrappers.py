@@ -424,7 +424,10 @@ class Request:
         if not self.query_string:
             return _EMPTY
         _check_field_count(self.query_string, self.max_form_fields)
-        return self.parameter_storage_class(_parse_qs(self.query_string))
+        storage = self.parameter_storage_class
+        if storage is ImmutableMultiDict:  # PERF: see ImmutableMultiDict
+            return ImmutableMultiDict._from_pairs(_parse_qs(self.query_string))
+        return storage(_parse_qs(self.query_string))
 
     @cached_property
     def cookies(self) -> ImmutableMultiDict[str, str]:
@@ -620,7 +623,11 @@ class Request:
             if data is None:
                 data = self._read_body()
             _check_field_count(data, self.max_form_fields)
-            self._form = self.parameter_storage_class(_parse_qs(data))
+            storage = self.parameter_storage_class
+            if storage is ImmutableMultiDict:  # PERF: see ImmutableMultiDict
+                self._form = ImmutableMultiDict._from_pairs(_parse_qs(data))
+            else:
+                self._form = storage(_parse_qs(data))
             self._files = _EMPTY
             return
         if mimetype != "multipart/form-data":
