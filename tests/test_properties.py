@@ -29,8 +29,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.datastructures import ImmutableMultiDict as WerkzeugImmutableMultiDict
+from werkzeug.http import parse_options_header
 
-from erlen import Erlen, make_response, request, url_for
+from erlen import Erlen, Request, make_response, request, url_for
 from erlen.app import _PLAIN_HOST, _host_port_is_valid
 from erlen.datastructures import ImmutableMultiDict
 from erlen.exceptions import BadRequestKeyError, HTTPException, RequestRedirect
@@ -212,6 +213,18 @@ def test_multidict_shortcuts_are_werkzeugs(pairs: list[tuple[str, str]]) -> None
         else:
             with pytest.raises(BadRequestKeyError):
                 ours[key]
+
+
+@PROPERTY
+@given(value=st.text(alphabet=' \tab/;="x+-*', max_size=12))
+def test_content_type_shortcut_is_werkzeugs(value: str) -> None:
+    # A Content-Type without parameters is split without
+    # parse_options_header: the result must be its.
+    request = Request(
+        "POST", "http", None, "", "/", b"", [(b"content-type", value.encode())]
+    )
+    assert request._parsed_content_type == parse_options_header(value)
+    assert request.mimetype == parse_options_header(value)[0].lower()
 
 
 HOSTS = st.tuples(

@@ -271,7 +271,7 @@ class RequestContext:
                 request = self.request
                 # PERF: Request.close only closes uploaded files: not called
                 # when there are none (a subclass's own close() still is).
-                if request._files is not None or type(request).close is not _close:
+                if request._files or type(request).close is not _close:
                     request.close()
         finally:
             _cv_request.reset(token)
