@@ -16,6 +16,7 @@ import sys
 import textwrap
 import threading
 import time
+import types
 import typing as t
 import warnings
 from wsgiref.simple_server import WSGIRequestHandler, make_server
@@ -156,6 +157,35 @@ def test_wsgi_validator(
         assert dict(headers)["Content-Length"] == str(len("héllo".encode()))
     if path == "/stream":
         assert len(chunks) == 3  # streamed as produced, not joined
+
+
+def test_wsgi_pipeline_that_suspends_is_closed_with_a_clear_error(
+    app: Erlen, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Under WSGI the pipeline runs without an event loop; should it ever
+    # await something that suspends, it is closed (its finally blocks run)
+    # and the error says why, through the driver and through drive().
+    import erlen.wsgi
+    from erlen.concurrency import drive
+
+    closed: list[bool] = []
+
+    @types.coroutine
+    def pause() -> t.Generator[None, None, None]:
+        yield
+
+    async def suspending(*args: t.Any) -> t.Any:
+        try:
+            await pause()
+        finally:
+            closed.append(True)
+
+    with pytest.raises(RuntimeError, match="outside an event loop"):
+        drive(suspending())
+    monkeypatch.setattr(erlen.wsgi, "handle_request", suspending)
+    with pytest.raises(RuntimeError, match="outside an event loop"):
+        call_wsgi(app, environ_for("/text"))
+    assert closed == [True, True]
 
 
 def test_wsgi_script_name_and_non_ascii_path(app: Erlen) -> None:

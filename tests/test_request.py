@@ -271,6 +271,34 @@ def test_headers_multi_valued(client: ErlenClient) -> None:
     assert ours.json == theirs.json
 
 
+def test_asgi_header_lookups_join_repeated_headers() -> None:
+    """The ASGI header list is indexed on the first lookup: repeated
+    headers are joined as the WSGI servers join them (cookies with "; "),
+    and values are read as latin-1."""
+    request = erlen.Request(
+        "GET",
+        "http",
+        None,
+        "",
+        "/",
+        b"",
+        [
+            (b"host", b"example.com"),
+            (b"x-forwarded-for", b"1.1.1.1"),
+            (b"cookie", b"a=1"),
+            (b"x-forwarded-for", b"2.2.2.2"),
+            (b"cookie", b"b=2"),
+            (b"x-name", "caf\xe9".encode("latin-1")),
+        ],
+    )
+    assert request._header("x-forwarded-for") == "1.1.1.1, 2.2.2.2"
+    assert request._header("cookie") == "a=1; b=2"
+    assert request.cookies.to_dict() == {"a": "1", "b": "2"}
+    assert request._header("x-name") == "caf\xe9"
+    assert request._header("missing") is None
+    assert request.host == "example.com"
+
+
 def test_user_agent(client: ErlenClient) -> None:
     """A browser's ``User-Agent`` comes through as sent.  (The test clients'
     defaults differ on purpose: Werkzeug's names Werkzeug.)"""

@@ -83,6 +83,11 @@ def drive(coro: Coroutine[t.Any, t.Any, T]) -> T:
     except StopIteration as stop:
         value: T = stop.value  # not t.cast: a call per request
         return value
+    suspended(coro)
+
+
+def suspended(coro: Coroutine[t.Any, t.Any, t.Any]) -> t.NoReturn:
+    """Close a coroutine :func:`drive` found suspended, and say why."""
     coro.close()
     raise RuntimeError(
         "The request pipeline awaited something outside an event loop. This"
