@@ -134,10 +134,11 @@ async def dispatch(app: Erlen, ctx: RequestContext, run: Runner) -> t.Any:
         return app.make_default_options_response(request)
     view = app.view_functions[rule.endpoint]  # type: ignore[index]
     if run is run_inline:
-        # PERF: call_inline's work without its call: a view's str, dict,
-        # Response... is never awaitable (calls are what a request pays
-        # most for under a server; hooks and teardown functions go
-        # through call_inline, without the runner's coroutine).
+        # PERF: call_inline's work without its call: a str, dict, list,
+        # tuple or bytes is never awaitable, anything else is checked
+        # (calls are what a request pays most for under a server; hooks
+        # and teardown functions go through call_inline, without the
+        # runner's coroutine).
         rv = view(**request.view_args)  # type: ignore[arg-type]
         return rv if type(rv) in NEVER_AWAITABLE else resolve_inline(rv)
     if type(run) is AsyncRunner and (
