@@ -20,7 +20,6 @@ from . import signals
 from .concurrency import (
     AsyncRunner,
     Runner,
-    call_inline,
     drive,
     run_async,
     run_inline,
@@ -29,7 +28,12 @@ from .config import Config, ConfigAttribute
 from .ctx import AppContext, RequestContext, _AppCtxGlobals
 from .globals import _cv_request
 from .json import DefaultJSONProvider, JSONProvider
-from .pipeline import finalize, handle_user_exception, teardown
+from .pipeline import (
+    call_teardown_funcs,
+    finalize,
+    handle_user_exception,
+    teardown,
+)
 from .routing import BuildError, Map, Rule
 from .scaffold import Scaffold, find_instance_path, setupmethod
 from .security import _escape, add_security_headers, check_cross_origin, csrf_token
@@ -1212,15 +1216,13 @@ class Erlen(Scaffold):
     async def _teardown_appcontext(
         self, error: BaseException | None, run: Runner
     ) -> None:
-        inline = run is run_inline  # see pipeline.dispatch
-        for func in reversed(self.teardown_appcontext_funcs):
-            try:
-                if inline:
-                    call_inline(func, error)
-                else:
-                    await run(func, error)
-            except Exception:
-                self.logger.exception("Error in teardown_appcontext function %r", func)
+        await call_teardown_funcs(
+            self,
+            reversed(self.teardown_appcontext_funcs),
+            error,
+            run,
+            "teardown_appcontext",
+        )
         if signals.appcontext_tearing_down.receivers:
             signals.send(signals.appcontext_tearing_down, self, exc=error)
 

@@ -219,21 +219,35 @@ async def teardown(
     around the request ends later, with its own teardown.
     """
     request = ctx.request
-    inline = run is run_inline  # see dispatch
     for name in (*request.blueprints, None):
-        for func in reversed(app.teardown_request_funcs.get(name, ())):
-            try:
-                if inline:
-                    call_inline(func, error)
-                else:
-                    await run(func, error)
-            except Exception:
-                app.logger.exception("Error in teardown function %r", func)
+        await call_teardown_funcs(
+            app, reversed(app.teardown_request_funcs.get(name, ())), error, run
+        )
     if signals.request_tearing_down.receivers:
         signals.send(signals.request_tearing_down, app, exc=error)
     pushed = ctx._tokens[-1][1] if ctx._tokens else None
     if app_context and pushed is not None and len(pushed._tokens) == 1:
         await app._teardown_appcontext(error, run)
+
+
+async def call_teardown_funcs(
+    app: Erlen,
+    funcs: t.Iterable[t.Callable[..., t.Any]],
+    error: BaseException | None,
+    run: Runner,
+    kind: str = "teardown",
+) -> None:
+    """Call each of ``funcs`` with ``error``; one that raises is logged and
+    the next still runs.  ``kind`` names them in the log."""
+    inline = run is run_inline  # see dispatch
+    for func in funcs:
+        try:
+            if inline:
+                call_inline(func, error)
+            else:
+                await run(func, error)
+        except Exception:
+            app.logger.exception("Error in %s function %r", kind, func)
 
 
 async def finish_stream(ctx: RequestContext, run: Runner) -> None:
