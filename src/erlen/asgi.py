@@ -358,9 +358,7 @@ class ASGIApp:
         watcher = _DisconnectWatcher(receive)
         request._disconnect_probe = watcher.is_disconnected
         ctx = RequestContext(app, request)
-        runner = app._runner
-        if runner is None or runner.executor is not app._executor:
-            runner = app._async_runner()  # PERF: called only to make one
+        runner = app._async_runner()
         all_sync = app._all_sync
         if all_sync is None:
             all_sync = app._is_all_sync()

@@ -9,8 +9,6 @@ what happens to every request, under WSGI and ASGI alike.
 from __future__ import annotations
 
 import typing as t
-from inspect import CO_COROUTINE
-from types import FunctionType
 
 from . import signals
 from .concurrency import (
@@ -141,12 +139,7 @@ async def dispatch(app: Erlen, ctx: RequestContext, run: Runner) -> t.Any:
         # runner's coroutine).
         rv = view(**request.view_args)  # type: ignore[arg-type]
         return rv if type(rv) in NEVER_AWAITABLE else resolve_inline(rv)
-    if type(run) is AsyncRunner and (
-        # PERF: is_async_callable's first test, without its call.
-        bool(view.__code__.co_flags & CO_COROUTINE)
-        if type(view) is FunctionType
-        else is_async_callable(view)
-    ):
+    if type(run) is AsyncRunner and is_async_callable(view):
         # PERF: what the runner would do (await it on the loop), one
         # coroutine frame fewer.
         return await view(**request.view_args)  # type: ignore[arg-type]
