@@ -7,17 +7,25 @@ sessions.
 
 from __future__ import annotations
 
+import base64
 import time
 import types
 import typing as t
 import uuid
+import zlib
 from datetime import UTC, datetime, timedelta
+from unittest import mock
 
 import flask
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from itsdangerous import TimestampSigner, URLSafeTimedSerializer
+from itsdangerous import (
+    BadSignature,
+    SignatureExpired,
+    TimestampSigner,
+    URLSafeTimedSerializer,
+)
 from markupsafe import Markup
 
 import erlen
@@ -267,6 +275,153 @@ def test_serializer_register_a_tag() -> None:
     serializer.register(TagSet, force=True, index=0)
     assert serializer.order[0].key == " set"
     assert len(serializer.order) == len(TaggedJSONSerializer.default_tags) + 1
+
+
+# -- the cookie serializer: itsdangerous' format, held to itsdangerous -----------
+
+#: JSON values, with the tagged types among them.
+SESSION_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | st.text()
+    | st.binary(max_size=20)
+    | st.uuids(),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.tuples(inner, inner)
+        | st.dictionaries(st.text(max_size=5), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+SESSIONS = st.dictionaries(st.text(max_size=8), SESSION_VALUES, max_size=5)
+KEYS = st.lists(st.text(min_size=1, max_size=8), min_size=1, max_size=3)
+NOW = 1_750_000_000
+
+
+def _b64(data: bytes) -> bytes:
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+
+def _serializers(keys: list[str]) -> tuple[t.Any, URLSafeTimedSerializer]:
+    """Erlen's session serializer for ``keys`` (the last one current, the
+    others fallbacks) and itsdangerous' own with the same settings."""
+    app = Erlen("codec")
+    app.config.update(SECRET_KEY=keys[-1], SECRET_KEY_FALLBACKS=keys[:-1])
+    si = SecureCookieSessionInterface()
+    ours = si.get_signing_serializer(app)
+    reference = URLSafeTimedSerializer(
+        keys,
+        salt=si.salt,
+        serializer=si.serializer,
+        signer_kwargs={"key_derivation": "hmac", "digest_method": si.digest_method},
+    )
+    assert type(ours) is not URLSafeTimedSerializer  # the one under test
+    return ours, reference
+
+
+def _outcome(loads: t.Callable[..., t.Any], cookie: t.Any, max_age: int) -> t.Any:
+    try:
+        return ("value", loads(cookie, max_age=max_age))
+    except Exception as e:
+        return ("error", type(e))
+
+
+def _same_outcome(ours: t.Any, theirs: t.Any) -> bool:
+    if ours[0] != theirs[0]:
+        return False
+    return ours[1] is theirs[1] if ours[0] == "error" else same(ours[1], theirs[1])
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=SESSIONS, keys=KEYS, signer=st.integers(0, 2))
+def test_serializer_round_trips_with_itsdangerous(
+    data: dict[str, t.Any], keys: list[str], signer: int
+) -> None:
+    ours, reference = _serializers(keys)
+    with mock.patch("time.time", return_value=NOW + 0.5):
+        cookie = ours.dumps(data)
+        assert same(reference.loads(cookie, max_age=60), data)
+        # A cookie signed by itsdangerous with any of the keys is read.
+        key = keys[min(signer, len(keys) - 1)]
+        theirs = _serializers([key])[1].dumps(data)
+        assert same(ours.loads(theirs, max_age=60), data)
+        if not cookie.startswith("."):
+            # Uncompressed, the bytes are the same (compressed, the zlib
+            # stream is built with a smaller window; it inflates the same).
+            assert cookie == reference.dumps(data)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    data=SESSIONS,
+    edits=st.lists(
+        st.tuples(st.integers(0, 200), st.sampled_from("AZaz09-_.=+/ \x00é")),
+        max_size=3,
+    ),
+    delete=st.booleans(),
+    age=st.integers(-3, 3),
+)
+def test_serializer_rejects_what_itsdangerous_rejects(
+    data: dict[str, t.Any], edits: list[tuple[int, str]], delete: bool, age: int
+) -> None:
+    ours, reference = _serializers([SECRET])
+    with mock.patch("time.time", return_value=NOW):
+        cookie = reference.dumps(data)
+    for position, char in edits:
+        position %= len(cookie) + 1
+        end = position + 1 if delete else position
+        cookie = cookie[:position] + char + cookie[end:]
+    with mock.patch("time.time", return_value=NOW + age + 0.5):
+        theirs = _outcome(reference.loads, cookie, max_age=1)
+        assert _same_outcome(_outcome(ours.loads, cookie, max_age=1), theirs)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    payload=st.binary(max_size=60)
+    | st.text('AZaz09-_.={}":[] ', max_size=60).map(str.encode)
+    | SESSION_VALUES.map(lambda v: b"." + _b64(zlib.compress(repr(v).encode()))),
+    stamp=st.binary(max_size=10).map(_b64) | st.just(b"") | st.just(b"!!"),
+)
+def test_signed_payloads_load_as_in_itsdangerous(payload: bytes, stamp: bytes) -> None:
+    # Correctly signed, so the payload and timestamp checks are reached.
+    ours, reference = _serializers([SECRET])
+    signer = reference.make_signer()
+    cookie = payload + b"." + stamp
+    cookie += b"." + signer.get_signature(cookie)
+    with mock.patch("time.time", return_value=NOW):
+        theirs = _outcome(reference.loads, cookie, max_age=2**70)
+        assert _same_outcome(_outcome(ours.loads, cookie, max_age=2**70), theirs)
+        theirs = _outcome(reference.loads, cookie, max_age=None)  # type: ignore[arg-type]
+        assert _same_outcome(_outcome(ours.loads, cookie, max_age=None), theirs)  # type: ignore[arg-type]
+
+
+def test_serializer_expiry_matches_itsdangerous() -> None:
+    ours, reference = _serializers([SECRET])
+    with mock.patch("time.time", return_value=NOW):
+        cookie = ours.dumps({"a": 1})
+    for age, max_age in [(10, 10), (11, 10), (-1, 10), (0, 0), (5, -1)]:
+        with mock.patch("time.time", return_value=NOW + age):
+            theirs = _outcome(reference.loads, cookie, max_age)
+            assert _same_outcome(_outcome(ours.loads, cookie, max_age), theirs)
+    with mock.patch("time.time", return_value=NOW + 11):
+        with pytest.raises(SignatureExpired, match="age 11 > 10") as info:
+            ours.loads(cookie, max_age=10)
+    assert info.value.date_signed == datetime.fromtimestamp(NOW, UTC)
+
+
+def test_serializer_other_calls_go_to_itsdangerous() -> None:
+    ours, reference = _serializers(["old", SECRET])
+    cookie = reference.dumps({"a": 1}, salt="other")
+    assert ours.loads(cookie, salt="other") == {"a": 1}
+    assert reference.loads(ours.dumps({"a": 1}, salt="other"), salt="other") == {"a": 1}
+    value, signed = ours.loads(ours.dumps({"a": 1}), return_timestamp=True)
+    assert value == {"a": 1}
+    assert isinstance(signed, datetime)
+    with pytest.raises(BadSignature):
+        ours.loads(reference.dumps({"a": 1}), salt="other")
 
 
 # -- reading and writing -------------------------------------------------------

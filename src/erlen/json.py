@@ -17,6 +17,7 @@ from datetime import date
 
 from werkzeug.http import http_date
 
+from .globals import _cv_app
 from .wrappers import Response
 
 if t.TYPE_CHECKING:
@@ -127,8 +128,6 @@ class DefaultJSONProvider(JSONProvider):
 
 
 def _provider() -> JSONProvider | None:
-    from .globals import _cv_app
-
     ctx = _cv_app.get(None)
     return ctx.app.json if ctx is not None else None
 
