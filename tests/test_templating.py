@@ -463,6 +463,55 @@ def test_globals_are_in_the_environment() -> None:
         assert {"session", "g"} <= set(env.globals)
 
 
+def test_render_context_is_jinjas() -> None:
+    """The context a template renders with holds what Jinja2's own
+    new_context puts there: environment globals, then the template's own,
+    then the variables passed."""
+    app = Erlen("tmpl_app", root_path=HERE)
+    env = app.jinja_env
+    env.globals.update(shadowed="env", only_env=1)
+    cases = [
+        env.from_string("{{ shadowed }}"),
+        env.from_string("{{ shadowed }}", globals={"shadowed": "tmpl", "own": 2}),
+    ]
+    for template in cases:
+        for variables in (None, {}, {"shadowed": "var", "x": [1]}):
+            ours = template.new_context(variables)
+            theirs = jinja2.Template.new_context(template, variables)
+            assert type(ours) is type(theirs)
+            assert ours.parent == theirs.parent
+            assert list(ours.parent) == list(theirs.parent)
+            assert ours.globals_keys == theirs.globals_keys
+            assert ours.vars == theirs.vars == {}
+            assert ours.name == theirs.name and ours.blocks == theirs.blocks
+
+
+def test_globals_added_after_loading_are_seen(
+    app: Erlen, client: ErlenClient, tmp_path: Path
+) -> None:
+    """A template loaded (and cached) before a global was added sees it, and
+    the macros it imports still render."""
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "macros.html").write_text(
+        "{% macro hello(name) %}Hello {{ name }}!{% endmacro %}"
+    )
+    (tmp_path / "templates" / "late.html").write_text(
+        "{{ late | default('missing') }} {% from 'macros.html' import hello %}"
+        "{{ hello(late | default('nobody')) }}"
+    )
+    app.root_path = str(tmp_path)
+
+    @app.get("/late")
+    def late() -> str:
+        return erlen.render_template("late.html")
+
+    assert client.get("/late").text == "missing Hello nobody!"
+    app.jinja_env.globals["late"] = "ann"
+    assert client.get("/late").text == "ann Hello ann!"
+    del app.jinja_env.globals["late"]
+    assert client.get("/late").text == "missing Hello nobody!"
+
+
 def test_rendering_does_not_read_the_session(pair: Callable[..., FlaskPair]) -> None:
     """A template that does not use ``session`` leaves the session cookie
     unread (no ``Vary: Cookie``); one that does, reads it."""

@@ -26,7 +26,7 @@ from .concurrency import (
 )
 from .config import Config, ConfigAttribute
 from .ctx import AppContext, RequestContext, _AppCtxGlobals
-from .globals import _cv_request
+from .globals import _cv_app, _cv_request
 from .json import DefaultJSONProvider, JSONProvider
 from .pipeline import (
     call_teardown_funcs,
@@ -624,18 +624,28 @@ class Erlen(Scaffold):
         """Add ``g``, ``request``, ``session`` and the context processors'
         names (app first, then the request's blueprints) to ``context``.
         Names passed to ``render_template`` win."""
-        from .templating import _context_from, _default_context
-
-        names: tuple[str | None, ...] = (None,)
+        # The current g and request objects: faster to look up than the
+        # proxies in the environment's globals.  session stays the proxy:
+        # the object here would read the cookie on every render, even for
+        # a template that never uses it.
+        names: dict[str, t.Any] = {}
+        app_ctx = _cv_app.get(None)
+        if app_ctx is not None:
+            names["g"] = app_ctx.g
         req_ctx = _cv_request.get(None)
         if req_ctx is not None:
-            names = (None, *reversed(req_ctx.request.blueprints))
-        explicit = context.copy()
-        context.update(_default_context())
-        for name in names:
-            for func in self.template_context_processors.get(name, ()):
-                context.update(_context_from(func))
-        context.update(explicit)
+            names["request"] = req_ctx.request
+        processors = self.template_context_processors
+        if any(processors.values()):
+            from .templating import _context_from
+
+            scopes: tuple[str | None, ...] = (None,)
+            if req_ctx is not None:
+                scopes = (None, *reversed(req_ctx.request.blueprints))
+            for scope in scopes:
+                for func in processors.get(scope, ()):
+                    names.update(_context_from(func))
+        context.update({**names, **context})
 
     def _template_registration(
         self, registry: str, name_or_func: t.Any, name: str | None = None

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import os
 import typing as t
+from collections import ChainMap
 
 from jinja2 import BaseLoader, FileSystemLoader, TemplateNotFound
 from jinja2 import Environment as BaseEnvironment
+from jinja2 import Template as BaseTemplate
+from jinja2.runtime import Context
 from markupsafe import Markup
 
 from .concurrency import is_async_callable
-from .globals import _cv_app, _cv_request, current_app
+from .globals import _cv_request, current_app
 from .signals import before_render_template, send, template_rendered
 
 if t.TYPE_CHECKING:
@@ -48,23 +51,6 @@ def select_autoescape(filename: str | None) -> bool:
     return filename.endswith(_AUTOESCAPE_EXTENSIONS)
 
 
-def _default_context() -> dict[str, t.Any]:
-    """The current ``g`` and ``request`` objects (faster to look up than the
-    proxies in the environment's globals).
-
-    ``session`` stays the proxy: putting the object here would read the
-    session cookie on every render, even for a template that never uses it.
-    """
-    app_ctx = _cv_app.get(None)
-    rv: dict[str, t.Any] = {}
-    if app_ctx is not None:
-        rv["g"] = app_ctx.g
-    req_ctx = _cv_request.get(None)
-    if req_ctx is not None:
-        rv["request"] = req_ctx.request
-    return rv
-
-
 def _context_from(func: t.Callable[[], t.Any]) -> t.Any:
     """Call a context processor.  An ``async def`` one is run to completion
     the way Erlen runs ``async def`` signal receivers (templates render
@@ -77,6 +63,33 @@ def _context_from(func: t.Callable[[], t.Any]) -> t.Any:
     return func()
 
 
+class _Template(BaseTemplate):
+    """Jinja2's template, with its render context built in C."""
+
+    def new_context(
+        self,
+        vars: dict[str, t.Any] | None = None,
+        shared: bool = False,
+        locals: t.Mapping[str, t.Any] | None = None,
+    ) -> Context:
+        globals = self.globals
+        if shared or locals or type(globals) is not ChainMap:
+            return super().new_context(vars, shared, locals)
+        # PERF: what Jinja2 does, dict(globals, **vars), without reading
+        # the ChainMap of the template's and the environment's globals one
+        # key at a time in Python (13 keys; ~5 us of the template bench
+        # under a request, 4.6 us isolated).
+        # The maps are read at each render, so changes to the globals show.
+        parent: dict[str, t.Any] = {}
+        for mapping in reversed(globals.maps):
+            parent.update(mapping)
+        if vars:
+            parent.update(vars)
+        return self.environment.context_class(
+            self.environment, parent, self.name, self.blocks, globals=globals
+        )
+
+
 class Environment(BaseEnvironment):
     """The app's Jinja2 environment (``app.jinja_env``).
 
@@ -84,6 +97,8 @@ class Environment(BaseEnvironment):
     environment), it follows the app's ``TEMPLATES_AUTO_RELOAD`` and debug
     mode as they are now, not as they were when the environment was made.
     """
+
+    template_class = _Template
 
     def __init__(self, app: Erlen, **options: t.Any) -> None:
         if "loader" not in options:
