@@ -197,9 +197,9 @@ def test_query_string_fields_are_the_standard_librarys(raw: bytes) -> None:
     )
 )
 def test_multidict_shortcuts_are_werkzeugs(pairs: list[tuple[str, str]]) -> None:
-    # ImmutableMultiDict builds from pairs, looks up and converts without
-    # Werkzeug's layers: the results must be Werkzeug's.
-    ours = ImmutableMultiDict._from_pairs(pairs)
+    # ImmutableMultiDict builds from a list of pairs, looks up and converts
+    # without Werkzeug's layers: the results must be Werkzeug's.
+    ours = ImmutableMultiDict(pairs)
     theirs = WerkzeugImmutableMultiDict(pairs)
     assert type(ours) is ImmutableMultiDict
     assert list(ours.lists()) == list(theirs.lists())

@@ -226,18 +226,26 @@ class ImmutableMultiDict(_wds.ImmutableMultiDict[K, V]):
     # get(), an ABC isinstance per construction) for the same result, over
     # the same storage: a dict of lists of values.
 
-    @classmethod
-    def _from_pairs(cls, pairs: t.Iterable[tuple[K, V]]) -> t.Self:
-        """``cls(pairs)`` for a list of ``(key, value)`` pairs."""
+    def __init__(
+        self,
+        mapping: (
+            _wds.MultiDict[K, V]
+            | t.Mapping[K, V | list[V] | tuple[V, ...] | set[V]]
+            | t.Iterable[tuple[K, V]]
+            | None
+        ) = None,
+    ) -> None:
+        if type(mapping) is not list:
+            super().__init__(mapping)
+            return
+        # A list of (key, value) pairs, as the query and form parsers give.
         values: dict[K, list[V]] = {}
-        for key, value in pairs:
+        for key, value in mapping:
             if key in values:
                 values[key].append(value)
             else:
                 values[key] = [value]
-        md = cls.__new__(cls)
-        _dict_update(md, values)
-        return md
+        _dict_update(self, values)
 
     def __getitem__(self, key: K) -> V:
         values = _dict_get(self, key)

@@ -422,10 +422,7 @@ class Request:
         if not self.query_string:
             return _EMPTY
         _check_field_count(self.query_string, self.max_form_fields)
-        storage = self.parameter_storage_class
-        if storage is ImmutableMultiDict:  # PERF: see ImmutableMultiDict
-            return ImmutableMultiDict._from_pairs(_parse_qs(self.query_string))
-        return storage(_parse_qs(self.query_string))
+        return self.parameter_storage_class(_parse_qs(self.query_string))
 
     @cached_property
     def cookies(self) -> ImmutableMultiDict[str, str]:
@@ -626,11 +623,7 @@ class Request:
             if data is None:
                 data = self._read_body()
             _check_field_count(data, self.max_form_fields)
-            storage = self.parameter_storage_class
-            if storage is ImmutableMultiDict:  # PERF: see ImmutableMultiDict
-                self._form = ImmutableMultiDict._from_pairs(_parse_qs(data))
-            else:
-                self._form = storage(_parse_qs(data))
+            self._form = self.parameter_storage_class(_parse_qs(data))
             self._files = _EMPTY
             return
         if mimetype != "multipart/form-data":
