@@ -882,7 +882,7 @@ class Erlen(Scaffold):
                 rule, args = self.url_map.match(
                     request.path,
                     request.method,
-                    host=request.host.lower(),
+                    host=host.lower(),
                     websocket=websocket,
                 )
             else:
