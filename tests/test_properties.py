@@ -242,6 +242,56 @@ def test_host_shortcut_agrees_with_the_port_check(host: str) -> None:
     assert _PLAIN_HOST(host) is None or _host_port_is_valid(host)
 
 
+def _exact_header_count_and_size(environ: dict[str, t.Any]) -> tuple[int, int]:
+    fields = [(k[5:], v) for k, v in environ.items() if k.startswith("HTTP_")]
+    fields += [
+        (k, environ[k]) for k in ("CONTENT_TYPE", "CONTENT_LENGTH") if environ.get(k)
+    ]
+    return len(fields), sum(len(k) + len(v) for k, v in fields)
+
+
+@PROPERTY
+@given(
+    headers=st.dictionaries(
+        st.text(alphabet="ABCXYZ_", min_size=1, max_size=12),
+        st.text(alphabet="ab\xe9 ", max_size=200),
+        max_size=12,
+    ),
+    content=st.sampled_from(
+        [{}, {"CONTENT_TYPE": "text/plain", "CONTENT_LENGTH": "12"}]
+    ),
+    # A test client's environ, or only the header fields (then the bound
+    # is at its tightest).
+    full=st.booleans(),
+    # The limits are set around the request's own count and size.
+    count_delta=st.one_of(st.none(), st.integers(-2, 2)),
+    size_delta=st.one_of(st.none(), st.integers(-2, 400)),
+)
+def test_header_limits_agree_with_an_exact_count(
+    headers: dict[str, str],
+    content: dict[str, str],
+    full: bool,
+    count_delta: int | None,
+    size_delta: int | None,
+) -> None:
+    # The WSGI check passes a request on a bound taken in C over the whole
+    # environ before counting exactly: it must refuse exactly what the
+    # exact count refuses.
+    environ = make_spec(Erlen("x"), "/").to_environ() if full else {}
+    environ.update({f"HTTP_{k}": v for k, v in headers.items()}, **content)
+    request = Request(
+        "GET", "http", None, "", "/", b"", environ, input_stream=io.BytesIO()
+    )
+    count, size = _exact_header_count_and_size(environ)
+    max_count = None if count_delta is None else max(0, count + count_delta)
+    max_size = None if size_delta is None else max(0, size + size_delta)
+    over = (max_count is not None and count > max_count) or (
+        max_size is not None and size > max_size
+    )
+    result = request._header_limits_exceeded(max_count, max_size)
+    assert result == ((count, size) if over else None)
+
+
 @pytest.mark.parametrize(
     ("host", "valid"),
     [

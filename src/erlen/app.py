@@ -847,10 +847,9 @@ class Erlen(Scaffold):
         max_count = config["MAX_HEADER_COUNT"]
         max_size = config["MAX_HEADER_SIZE"]
         if max_count is not None or max_size is not None:
-            count, size = request._header_count_and_size()
-            if (max_count is not None and count > max_count) or (
-                max_size is not None and size > max_size
-            ):
+            exceeded = request._header_limits_exceeded(max_count, max_size)
+            if exceeded is not None:
+                count, size = exceeded
                 _reject(
                     request,
                     exc.RequestHeaderFieldsTooLarge(

@@ -9,6 +9,7 @@ what happens to every request, under WSGI and ASGI alike.
 from __future__ import annotations
 
 import typing as t
+from functools import partial
 
 from . import signals
 from .concurrency import (
@@ -31,7 +32,7 @@ from .security import add_security_headers
 if t.TYPE_CHECKING:
     from .app import Erlen
     from .ctx import RequestContext
-    from .wrappers import Response
+    from .wrappers import Request, Response
 
 __all__ = ["handle_request"]
 
@@ -43,9 +44,11 @@ async def handle_request(app: Erlen, ctx: RequestContext, run: Runner) -> Respon
     debug mode, see ``PROPAGATE_EXCEPTIONS``); the drivers let it reach the
     server or the test client.
     """
-    # PERF: one coroutine from push to pop, and each stage the app
-    # registered nothing for is skipped by a test, not a call (an awaited
-    # stage costs ~0.1-0.3 us; see bench/).
+    # PERF: one coroutine from push to pop, the view called and the response
+    # made in it, and each stage the app registered nothing for skipped by
+    # a test, not a call (an awaited stage costs ~0.5 us in a request:
+    # dispatch and finalize as coroutines of their own cost ~1 us of the
+    # ~11 us of GET /; see bench/).
     ctx.push()
     request = ctx.request
     error: BaseException | None = None
@@ -65,10 +68,30 @@ async def handle_request(app: Erlen, ctx: RequestContext, run: Runner) -> Respon
                 if app.before_request_funcs or app.url_value_preprocessors:
                     rv = await preprocess(app, ctx, run)
                 if rv is None:
-                    rv = await dispatch(app, ctx, run)
+                    view, args = view_for(app, request)
+                    if run is run_inline:
+                        # PERF: call_inline's work without its call: a str,
+                        # dict, list, tuple or bytes is never awaitable.
+                        rv = view(**args)
+                        if type(rv) not in NEVER_AWAITABLE:
+                            rv = resolve_inline(rv)
+                    elif type(run) is AsyncRunner and is_async_callable(view):
+                        # PERF: what the runner would do (await it on the
+                        # loop), one coroutine frame fewer.
+                        rv = await view(**args)
+                    else:
+                        rv = await run(view, **args)
             except Exception as e:
                 rv = await app._handle_user_exception(ctx, e, run)
-            response = await finalize(app, ctx, rv, run)
+            response = make_final_response(app, ctx, rv)
+            if (
+                ctx._after_request_functions
+                or app.after_request_funcs
+                or ctx._session is not None  # PERF: ctx.session_loaded, no call
+            ):
+                response = await process_response(app, ctx, response, run)
+            if signals.request_finished.receivers:
+                signals.send(signals.request_finished, app, response=response)
         except Exception as e:
             error = e
             response = await app._handle_exception(ctx, e, run)
@@ -103,7 +126,7 @@ async def preprocess(app: Erlen, ctx: RequestContext, run: Runner) -> t.Any:
     then each blueprint from the outermost).  A hook's non-``None`` return
     value ends the request with it."""
     request = ctx.request
-    inline = run is run_inline  # see dispatch
+    inline = run is run_inline  # see handle_request
     names = (None, *reversed(request.blueprints))
     for name in names:
         for preprocessor in app.url_value_preprocessors.get(name, ()):
@@ -120,30 +143,28 @@ async def preprocess(app: Erlen, ctx: RequestContext, run: Runner) -> t.Any:
     return None
 
 
-async def dispatch(app: Erlen, ctx: RequestContext, run: Runner) -> t.Any:
-    """Call the matched view with the URL's values (or raise the routing
-    error, or answer ``OPTIONS`` automatically)."""
-    request = ctx.request
+def view_for(
+    app: Erlen, request: Request
+) -> tuple[t.Callable[..., t.Any], dict[str, t.Any]]:
+    """The function to call for the matched rule and its keyword arguments:
+    the view with the URL's values, or the automatic ``OPTIONS`` answer.
+    Raises the routing error if matching failed."""
     if request.routing_exception is not None:
         raise request.routing_exception
     rule = request.url_rule
     assert rule is not None  # match_request sets rule or routing_exception
     if request.method == "OPTIONS" and rule.provide_automatic_options:
-        return app.make_default_options_response(request)
-    view = app.view_functions[rule.endpoint]  # type: ignore[index]
-    if run is run_inline:
-        # PERF: call_inline's work without its call: a str, dict, list,
-        # tuple or bytes is never awaitable, anything else is checked
-        # (calls are what a request pays most for under a server; hooks
-        # and teardown functions go through call_inline, without the
-        # runner's coroutine).
-        rv = view(**request.view_args)  # type: ignore[arg-type]
-        return rv if type(rv) in NEVER_AWAITABLE else resolve_inline(rv)
-    if type(run) is AsyncRunner and is_async_callable(view):
-        # PERF: what the runner would do (await it on the loop), one
-        # coroutine frame fewer.
-        return await view(**request.view_args)  # type: ignore[arg-type]
-    return await run(view, **request.view_args)  # type: ignore[arg-type]
+        return partial(app.make_default_options_response, request), {}
+    return app.view_functions[rule.endpoint], request.view_args  # type: ignore[index,return-value]
+
+
+def make_final_response(app: Erlen, ctx: RequestContext, rv: t.Any) -> Response:
+    """Turn the view's return value into a response and add the security
+    headers it lacks (the ``after_request`` functions may still change
+    them)."""
+    response = app.make_response(rv)
+    add_security_headers(app, ctx.request, response)
+    return response
 
 
 async def finalize(
@@ -153,18 +174,13 @@ async def finalize(
     run: Runner,
     from_error_handler: bool = False,
 ) -> Response:
-    """Turn the view's return value into a response, add the security
-    headers it lacks, and run the ``after_request`` functions (which may
-    still change them) and the session save."""
-    response = app.make_response(rv)
-    add_security_headers(app, ctx.request, response)
+    """:func:`make_final_response`, then the ``after_request`` functions and
+    the session save, as :func:`handle_request` does for a view's value:
+    for the response of an error handler.  With ``from_error_handler``, an
+    error on the way is logged and the response sent as it is."""
+    response = make_final_response(app, ctx, rv)
     try:
-        if (
-            ctx._after_request_functions
-            or app.after_request_funcs
-            or ctx._session is not None  # PERF: ctx.session_loaded, no call
-        ):
-            response = await process_response(app, ctx, response, run)
+        response = await process_response(app, ctx, response, run)
         if signals.request_finished.receivers:
             signals.send(signals.request_finished, app, response=response)
     except Exception:
@@ -182,7 +198,7 @@ async def process_response(
     """``after_this_request`` functions, then ``after_request`` hooks (innermost
     blueprint first, each list in reverse), then save the session if it was
     used."""
-    inline = run is run_inline  # see dispatch
+    inline = run is run_inline  # see handle_request
     for func in ctx._after_request_functions:
         response = call_inline(func, response) if inline else await run(func, response)
     for name in (*ctx.request.blueprints, None):
@@ -232,7 +248,7 @@ async def call_teardown_funcs(
 ) -> None:
     """Call each of ``funcs`` with ``error``; one that raises is logged and
     the next still runs.  ``kind`` names them in the log."""
-    inline = run is run_inline  # see dispatch
+    inline = run is run_inline  # see handle_request
     for func in funcs:
         try:
             if inline:
@@ -312,7 +328,8 @@ async def handle_websocket(app: Erlen, ctx: RequestContext, run: Runner) -> None
                 raise ctx.request._rejected
             rv = await preprocess(app, ctx, run)
             if rv is None:
-                rv = await dispatch(app, ctx, run)
+                view, args = view_for(app, ctx.request)
+                rv = await run(view, **args)
         except WebSocketDisconnect:
             rv = None
         except Exception as e:
