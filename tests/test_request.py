@@ -814,3 +814,124 @@ def test_max_content_length_raised_per_request(client: ErlenClient) -> None:
         assert ours.data == theirs.data == b"200"
     else:
         assert ours.status_code == 413
+
+
+class TaggedRequest(erlen.Request):
+    """A request class with an ``__init__`` of its own: it must still run,
+    with every value, when a driver builds the request."""
+
+    def __init__(
+        self,
+        method: str,
+        scheme: str,
+        server: tuple[str, int | None] | None,
+        root_path: str,
+        path: str,
+        query_string: bytes,
+        headers: t.Any,
+        remote_addr: str | None = None,
+        input_stream: t.BinaryIO | None = None,
+        input_terminated: bool = False,
+        max_content_length: int | None = None,
+        max_form_memory_size: int | None = None,
+        max_form_parts: int | None = None,
+        max_form_fields: int | None = None,
+    ) -> None:
+        super().__init__(
+            method,
+            scheme,
+            server,
+            root_path,
+            path,
+            query_string,
+            headers,
+            remote_addr,
+            input_stream,
+            input_terminated,
+            max_content_length,
+            max_form_memory_size,
+            max_form_parts,
+            max_form_fields,
+        )
+        self.tag = [
+            method,
+            scheme,
+            list(server) if server else None,
+            root_path,
+            path,
+            query_string.decode(),
+            remote_addr,
+            max_content_length,
+            max_form_fields,
+        ]
+
+
+def test_request_class_with_its_own_init(app: erlen.Erlen, client: ErlenClient) -> None:
+    app.request_class = TaggedRequest
+    app.config.update(MAX_CONTENT_LENGTH=100, MAX_FORM_FIELDS=7)
+
+    @app.post("/tag/<name>")
+    def tag(name: str) -> dict[str, t.Any]:
+        assert isinstance(erlen.request._get_current_object(), TaggedRequest)
+        return {"tag": erlen.request.tag, "form": erlen.request.form.to_dict()}
+
+    rv = client.post(
+        "/tag/x?q=1", base_url="https://example.com:8443/app", data={"a": "b"}
+    )
+    assert rv.json == {
+        "tag": [
+            "POST",
+            "https",
+            ["example.com", 8443],
+            "/app",
+            "/tag/x",
+            "q=1",
+            "127.0.0.1",
+            100,
+            7,
+        ],
+        "form": {"a": "b"},
+    }
+    # The limits it was given are the request's.
+    rv = client.post("/tag/x", data={"a": "b" * 200})
+    assert rv.status_code == 413
+
+
+def test_limits_and_json_decoder_come_from_the_config_at_first_use(
+    app: erlen.Erlen, client: ErlenClient
+) -> None:
+    from erlen.json import DefaultJSONProvider
+
+    class Provider(DefaultJSONProvider):
+        def loads(self, s: str | bytes, **kwargs: t.Any) -> t.Any:
+            return {"decoded by": "the app's provider", **super().loads(s, **kwargs)}
+
+    app.json = Provider(app)
+
+    @app.post("/read")
+    def read() -> dict[str, t.Any]:
+        req = erlen.request
+        limits = [
+            req.max_content_length,
+            req.max_form_memory_size,
+            req.max_form_parts,
+            req.max_form_fields,
+        ]
+        return {"limits": limits, "json": req.get_json()}
+
+    app.config.update(
+        MAX_CONTENT_LENGTH=1000,
+        MAX_FORM_MEMORY_SIZE=10,
+        MAX_FORM_PARTS=3,
+        MAX_FORM_FIELDS=4,
+    )
+    rv = client.post("/read", json={"a": 1})
+    assert rv.json == {
+        "limits": [1000, 10, 3, 4],
+        "json": {"decoded by": "the app's provider", "a": 1},
+    }
+    app.config["MAX_FORM_FIELDS"] = None
+    assert client.post("/read", json={}).json["limits"] == [1000, 10, 3, None]
+    # A request built outside a driver has no limits unless it is given some.
+    bare = erlen.Request("GET", "http", None, "", "/", b"", {})
+    assert bare.max_content_length is None and bare.max_form_fields is None

@@ -23,6 +23,7 @@ from .concurrency import drive, run_async, run_inline
 from .ctx import RequestContext
 from .datastructures import ResponseHeaders
 from .pipeline import handle_request, handle_websocket
+from .proxy import apply_proxy_fix
 from .wrappers import _encode
 
 if t.TYPE_CHECKING:
@@ -251,29 +252,32 @@ class ASGIApp:
                 return
 
     def _request(self, scope: Scope, method: str) -> Request:
-        """Translate an ASGI scope into a :class:`Request`."""
+        """Translate an ASGI scope into a :class:`Request` of the app's
+        ``request_class``."""
         app = self.app
-        server = scope.get("server")
-        client = scope.get("client")
-        root_path = scope.get("root_path", "").rstrip("/")
         path = scope["path"] or "/"
-        # ASGI servers disagree on whether `path` includes `root_path`
-        # (the spec now says it does); accept both.
-        if root_path and (path == root_path or path.startswith(root_path + "/")):
-            path = path[len(root_path) :] or "/"
-        request = app._make_request(
+        root_path = scope.get("root_path")
+        if root_path:
+            # ASGI servers disagree on whether `path` includes `root_path`
+            # (the spec now says it does); accept both.
+            root_path = root_path.rstrip("/")
+            if root_path and (path == root_path or path.startswith(root_path + "/")):
+                path = path[len(root_path) :] or "/"
+        request = app.request_class._from_server(
+            app,
             method,
-            scope.get("scheme") or "http",  # scheme
-            (server[0], server[1]) if server else None,  # server
-            root_path,
+            scope.get("scheme") or "http",
             path,
-            scope.get("query_string", b""),  # query_string
-            scope["headers"],  # headers
-            client[0] if client else None,  # remote_addr
+            scope["headers"],
+            None,
+            scope,
         )
-        request.scope = scope
-        extensions = scope.get("extensions") or {}
-        request._preserve_context = extensions.get("erlen.preserve_context")
+        extensions = scope.get("extensions")
+        if extensions and "erlen.preserve_context" in extensions:  # test client
+            request._preserve_context = extensions["erlen.preserve_context"]
+        proxy_fix = app.config["PROXY_FIX"]
+        if proxy_fix is not None:
+            apply_proxy_fix(request, proxy_fix)
         return request
 
     async def websocket(self, scope: Scope, receive: Receive, send: Send) -> None:

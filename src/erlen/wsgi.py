@@ -14,7 +14,8 @@ from .concurrency import run_inline, run_sync_awaitable, suspended
 from .ctx import RequestContext
 from .datastructures import ResponseHeaders
 from .pipeline import handle_request
-from .wrappers import Request, _encode
+from .proxy import apply_proxy_fix
+from .wrappers import Request, _encode, _wsgi_str
 
 if t.TYPE_CHECKING:
     from .app import Erlen
@@ -23,43 +24,28 @@ if t.TYPE_CHECKING:
 __all__ = ["request_from_environ", "wsgi_app"]
 
 
-def _wsgi_str(value: str) -> str:
-    # WSGI passes paths as latin-1 decoded bytes; browsers send UTF-8.
-    return value.encode("latin-1").decode("utf-8", "replace")
-
-
 def request_from_environ(app: Erlen, environ: dict[str, t.Any]) -> Request:
-    """Translate a WSGI environ into a :class:`Request`."""
+    """Translate a WSGI environ into a :class:`Request` of ``app``'s
+    ``request_class``."""
     path = environ.get("PATH_INFO") or "/"
     if not path.isascii():  # PERF: the usual path needs no round trip
         path = _wsgi_str(path)
     if path[:1] != "/":
         path = "/" + path
-    # PEP 3333 says str; uvicorn's WSGI mode passes an int.
-    port = str(environ.get("SERVER_PORT") or "")
-    script_name = environ.get("SCRIPT_NAME")
-    request = app._make_request(
-        environ.get("REQUEST_METHOD", "GET").upper(),  # method
-        environ.get("wsgi.url_scheme", "http"),  # scheme
-        (  # server
-            (environ["SERVER_NAME"], int(port) if port and port.isdigit() else None)
-            if "SERVER_NAME" in environ
-            else None
-        ),
-        (  # root_path
-            (script_name if script_name.isascii() else _wsgi_str(script_name))
-            if script_name
-            else ""
-        ).rstrip("/"),
+    request = app.request_class._from_server(
+        app,
+        environ.get("REQUEST_METHOD", "GET").upper(),
+        environ.get("wsgi.url_scheme", "http"),
         path,
-        environ.get("QUERY_STRING", "").encode("latin-1"),  # query_string
         environ,  # headers
-        environ.get("REMOTE_ADDR"),  # remote_addr
-        environ.get("wsgi.input"),  # input_stream
-        bool(environ.get("wsgi.input_terminated")),  # input_terminated
+        environ,
+        None,
     )
-    request.environ = environ
-    request._preserve_context = environ.get("erlen.preserve_context")
+    if "erlen.preserve_context" in environ:  # the test client's
+        request._preserve_context = environ["erlen.preserve_context"]
+    proxy_fix = app.config["PROXY_FIX"]
+    if proxy_fix is not None:
+        apply_proxy_fix(request, proxy_fix)
     return request
 
 
