@@ -44,6 +44,19 @@ _BODY_HEADERS = frozenset({b"content-length", b"transfer-encoding"})
 _name = itemgetter(0)
 
 
+#: Response header pairs as sent, by their str pair (see ASGIApp.__call__).
+_encoded_headers: dict[tuple[str, str], tuple[bytes, bytes]] = {}
+_ENCODED_HEADERS_SIZE = 512
+
+
+def _encode_header(pair: tuple[str, str]) -> tuple[bytes, bytes]:
+    name, value = pair
+    encoded = (name.lower().encode("latin-1"), value.encode("latin-1"))
+    if len(_encoded_headers) < _ENCODED_HEADERS_SIZE:
+        _encoded_headers[pair] = encoded
+    return encoded
+
+
 class _TooLarge(io.RawIOBase):
     """The body stream of a request whose body was over the limit and was
     not received."""
@@ -210,15 +223,112 @@ class ASGIApp:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run one HTTP request through the pipeline (:meth:`lifespan` and
+        :meth:`websocket` take the other scopes)."""
         kind = scope["type"]
-        if kind == "http":
-            await self.http(scope, receive, send)
-        elif kind == "lifespan":
-            await self.lifespan(scope, receive, send)
-        elif kind == "websocket":
-            await self.websocket(scope, receive, send)
+        if kind != "http":
+            if kind == "lifespan":
+                await self.lifespan(scope, receive, send)
+            elif kind == "websocket":
+                await self.websocket(scope, receive, send)
+            else:
+                raise RuntimeError(f"Unsupported ASGI scope type {kind!r}.")
+            return
+        # PERF: the HTTP request here, not in a coroutine of its own
+        # (~0.5 us of a request).
+        app = self.app
+        request = self._request(scope, scope["method"])
+        # Matching first tells whether the route streams its body.
+        app.match_request(request)
+        rule = request.url_rule
+        if request._rejected is not None:
+            # Refused before any user code runs: the body is never needed.
+            request._input, request._input_terminated = io.BytesIO(), True
+        elif rule is not None and rule.stream_body:
+            stream = RequestBodyStream(request, receive, asyncio.get_running_loop())
+            request.__dict__["stream"] = stream
+            request._input = t.cast(t.BinaryIO, stream)
+            request._input_terminated = True
+        elif (
+            request.method in _NO_BODY_METHODS
+            and scope.get("http_version", "1.1") in _HTTP1
+            and _BODY_HEADERS.isdisjoint(map(_name, scope["headers"]))
+        ) or request.content_length == 0:
+            # PERF: nothing to receive (a coroutine and the server's
+            # receive(), ~1-2 us): an HTTP/1 request with neither header
+            # has no body (RFC 9112 6.3).  Only GET and HEAD are trusted
+            # to it, in case a server or test harness drops the
+            # Transfer-Encoding header of a chunked body.
+            request._input = None
         else:
-            raise RuntimeError(f"Unsupported ASGI scope type {kind!r}.")
+            request._input, request._input_terminated = await self._receive_body(
+                request.max_content_length, request.content_length, receive
+            )
+        watcher = _DisconnectWatcher(receive)
+        request._disconnect_probe = watcher.is_disconnected
+        ctx = RequestContext(app, request)
+        runner = app._async_runner()
+        all_sync = app._all_sync
+        if all_sync is None:
+            all_sync = app._is_all_sync()
+        if all_sync:
+            # PERF: one thread hop for the whole request instead of one per
+            # hook and view.
+            response = await runner.in_thread(
+                drive, handle_request(app, ctx, run_inline)
+            )
+        else:
+            response = await handle_request(app, ctx, runner)
+
+        send_body = response._prepare_for_send(request.method)
+        headers = response.headers
+        if type(headers) is ResponseHeaders:
+            # PERF: each pair encoded once (the security headers and content
+            # types recur in every response): a lookup instead of three calls.
+            # (Every way of setting one stores a tuple.)
+            get = _encoded_headers.get
+            encoded = [get(pair) or _encode_header(pair) for pair in headers._list]
+        else:
+            encoded = [_encode_header(pair) for pair in headers.items()]
+        await send(
+            {
+                "type": "http.response.start",
+                "status": response._status_code,  # PERF: not the property's call
+                "headers": encoded,
+            }
+        )
+        try:
+            if not send_body:
+                await send({"type": "http.response.body", "body": b""})
+                return
+            body = response.response
+            if isinstance(body, list | tuple):
+                if len(body) == 1 and type(body[0]) is bytes:
+                    data = body[0]  # PERF: the usual in-memory body
+                else:
+                    data = b"".join([_encode(c) for c in body])
+                await send({"type": "http.response.body", "body": data})
+                return
+            await self._send_stream(body, send, runner, watcher)
+        finally:
+            if watcher._task is not None:  # PERF: stop() only when watching
+                watcher.stop()
+            try:
+                body = response.response
+                aclose = getattr(body, "aclose", None)
+                if aclose is not None:
+                    await aclose()
+                # PERF: closing an in-memory body with no call_on_close
+                # functions does nothing, so skip the thread hop it would
+                # cost (~70-170 us per request, see bench/results).
+                if response._on_close or hasattr(body, "close"):
+                    await runner.in_thread(response.close)
+            finally:
+                if ctx._background:
+                    app._start_background_tasks(ctx, runner)
+
+    #: One HTTP request (``__call__`` with an ``http`` scope).
+    http = __call__
 
     async def lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Run ``before_serving`` functions at startup and ``after_serving``
@@ -328,98 +438,6 @@ class ASGIApp:
                     break
             more = message.get("more_body", False)
         return io.BytesIO(b"".join(chunks)), True
-
-    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Run one HTTP request through the pipeline."""
-        app = self.app
-        request = self._request(scope, scope["method"])
-        # Matching first tells whether the route streams its body.
-        app.match_request(request)
-        rule = request.url_rule
-        if request._rejected is not None:
-            # Refused before any user code runs: the body is never needed.
-            request._input, request._input_terminated = io.BytesIO(), True
-        elif rule is not None and rule.stream_body:
-            stream = RequestBodyStream(request, receive, asyncio.get_running_loop())
-            request.__dict__["stream"] = stream
-            request._input = t.cast(t.BinaryIO, stream)
-            request._input_terminated = True
-        elif (
-            request.method in _NO_BODY_METHODS
-            and scope.get("http_version", "1.1") in _HTTP1
-            and _BODY_HEADERS.isdisjoint(map(_name, scope["headers"]))
-        ) or request.content_length == 0:
-            # PERF: nothing to receive (a coroutine and the server's
-            # receive(), ~1-2 us): an HTTP/1 request with neither header
-            # has no body (RFC 9112 6.3).  Only GET and HEAD are trusted
-            # to it, in case a server or test harness drops the
-            # Transfer-Encoding header of a chunked body.
-            request._input = None
-        else:
-            request._input, request._input_terminated = await self._receive_body(
-                request.max_content_length, request.content_length, receive
-            )
-        watcher = _DisconnectWatcher(receive)
-        request._disconnect_probe = watcher.is_disconnected
-        ctx = RequestContext(app, request)
-        runner = app._async_runner()
-        all_sync = app._all_sync
-        if all_sync is None:
-            all_sync = app._is_all_sync()
-        if all_sync:
-            # PERF: one thread hop for the whole request instead of one per
-            # hook and view.
-            response = await runner.in_thread(
-                drive, handle_request(app, ctx, run_inline)
-            )
-        else:
-            response = await handle_request(app, ctx, runner)
-
-        send_body = response._prepare_for_send(request.method)
-        headers = response.headers
-        # PERF: the list itself, not Headers.items()' generator.
-        header_items = (
-            headers._list if type(headers) is ResponseHeaders else headers.items()
-        )
-        await send(
-            {
-                "type": "http.response.start",
-                "status": response.status_code,
-                "headers": [
-                    (k.lower().encode("latin-1"), v.encode("latin-1"))
-                    for k, v in header_items
-                ],
-            }
-        )
-        try:
-            if not send_body:
-                await send({"type": "http.response.body", "body": b""})
-                return
-            body = response.response
-            if isinstance(body, list | tuple):
-                if len(body) == 1 and type(body[0]) is bytes:
-                    data = body[0]  # PERF: the usual in-memory body
-                else:
-                    data = b"".join([_encode(c) for c in body])
-                await send({"type": "http.response.body", "body": data})
-                return
-            await self._send_stream(body, send, runner, watcher)
-        finally:
-            if watcher._task is not None:  # PERF: stop() only when watching
-                watcher.stop()
-            try:
-                body = response.response
-                aclose = getattr(body, "aclose", None)
-                if aclose is not None:
-                    await aclose()
-                # PERF: closing an in-memory body with no call_on_close
-                # functions does nothing, so skip the thread hop it would
-                # cost (~70-170 us per request, see bench/results).
-                if response._on_close or hasattr(body, "close"):
-                    await runner.in_thread(response.close)
-            finally:
-                if ctx._background:
-                    app._start_background_tasks(ctx, runner)
 
     async def _send_stream(
         self,

@@ -83,7 +83,10 @@ async def handle_request(app: Erlen, ctx: RequestContext, run: Runner) -> Respon
                         rv = await run(view, **args)
             except Exception as e:
                 rv = await app._handle_user_exception(ctx, e, run)
-            response = make_final_response(app, ctx, rv)
+            # The security headers first: after_request functions may still
+            # change them.
+            response = app.make_response(rv)
+            add_security_headers(app, request, response)
             if (
                 ctx._after_request_functions
                 or app.after_request_funcs
@@ -158,15 +161,6 @@ def view_for(
     return app.view_functions[rule.endpoint], request.view_args  # type: ignore[index,return-value]
 
 
-def make_final_response(app: Erlen, ctx: RequestContext, rv: t.Any) -> Response:
-    """Turn the view's return value into a response and add the security
-    headers it lacks (the ``after_request`` functions may still change
-    them)."""
-    response = app.make_response(rv)
-    add_security_headers(app, ctx.request, response)
-    return response
-
-
 async def finalize(
     app: Erlen,
     ctx: RequestContext,
@@ -174,11 +168,13 @@ async def finalize(
     run: Runner,
     from_error_handler: bool = False,
 ) -> Response:
-    """:func:`make_final_response`, then the ``after_request`` functions and
-    the session save, as :func:`handle_request` does for a view's value:
-    for the response of an error handler.  With ``from_error_handler``, an
-    error on the way is logged and the response sent as it is."""
-    response = make_final_response(app, ctx, rv)
+    """Turn an error handler's return value into the response to send, as
+    :func:`handle_request` does a view's: add the security headers it lacks,
+    then run the ``after_request`` functions and the session save.  With
+    ``from_error_handler``, an error on the way is logged and the response
+    sent as it is."""
+    response = app.make_response(rv)
+    add_security_headers(app, ctx.request, response)
     try:
         response = await process_response(app, ctx, response, run)
         if signals.request_finished.receivers:

@@ -69,7 +69,7 @@ def wsgi_app(
     send_body = response._prepare_for_send(request.method)
     headers = response.headers
     start_response(
-        response.status,
+        response._status,  # PERF: not the property's call
         # PERF: the list itself (a copy), not Headers' own iteration.
         list(headers._list) if type(headers) is ResponseHeaders else list(headers),
     )
