@@ -162,6 +162,10 @@ def test_url_parts(client: ErlenClient) -> None:
         ("/p/x", {"base_url": "http://localhost/app"}),
         ("/p/x?q=1", {"base_url": "http://localhost/app/", "method": "DELETE"}),
         ("/p/a%20b?q=1", {"base_url": "https://example.com:8443/m%C3%BCnt"}),
+        # The scheme's default port is dropped from the host, only that one.
+        ("/p/x", {"base_url": "http://example.com:80"}),
+        ("/p/x", {"base_url": "http://example.com:443"}),
+        ("/p/x", {"base_url": "https://example.com:80"}),
         ("/p/x", {"base_url": "https://example.com:443"}),
     ]
     for path, kwargs in cases:

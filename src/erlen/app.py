@@ -860,14 +860,17 @@ class Erlen(Scaffold):
                 )
                 return
         host = request.host
-        # PERF: a name with no port or a 4-digit one passes the regex; only
-        # others need the call (~0.5 us under a server).
-        if _PLAIN_HOST(host) is None and not _host_port_is_valid(host):
-            _reject(
-                request,
-                exc.BadHost(f"Host {_escape(host)!r} has an invalid port."),
-            )
-            return
+        # PERF: a host seen before is one set lookup; a name with no port or
+        # a 4-digit one passes the regex; only others need the call.
+        if host not in _valid_hosts:
+            if _PLAIN_HOST(host) is None and not _host_port_is_valid(host):
+                _reject(
+                    request,
+                    exc.BadHost(f"Host {_escape(host)!r} has an invalid port."),
+                )
+                return
+            if len(_valid_hosts) < 256:
+                _valid_hosts.add(host)
         trusted = config["TRUSTED_HOSTS"]
         if trusted and not self._host_is_trusted(host, trusted):
             _reject(
@@ -1346,6 +1349,9 @@ class Erlen(Scaffold):
 #: Hosts :func:`_host_port_is_valid` would pass, found without a call: no
 #: brackets or colon, or a port of 1 to 4 digits, the first not 0.
 _PLAIN_HOST = re.compile(r"[^:\[\]]*(?::[1-9][0-9]{0,3})?").fullmatch
+#: Hosts whose port was checked (a client sends the same Host each time);
+#: bounded, so a client sending many cannot grow it.
+_valid_hosts: set[str] = set()
 _WEBSOCKET_SCHEMES = frozenset({"ws", "wss"})
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import io
 import typing as t
-from operator import itemgetter
 
 from . import exceptions as exc
 from .concurrency import drive, run_async, run_inline
@@ -24,7 +23,7 @@ from .ctx import RequestContext
 from .datastructures import ResponseHeaders
 from .pipeline import handle_request, handle_websocket
 from .proxy import apply_proxy_fix
-from .wrappers import _encode
+from .wrappers import _encode, _join_repeated
 
 if t.TYPE_CHECKING:
     from .app import Erlen
@@ -41,7 +40,6 @@ _sentinel = object()
 _HTTP1 = frozenset({"1.0", "1.1"})
 _NO_BODY_METHODS = frozenset({"GET", "HEAD"})
 _BODY_HEADERS = frozenset({b"content-length", b"transfer-encoding"})
-_name = itemgetter(0)
 
 
 #: Response header pairs as sent, by their str pair (see ASGIApp.__call__).
@@ -252,7 +250,7 @@ class ASGIApp:
         elif (
             request.method in _NO_BODY_METHODS
             and scope.get("http_version", "1.1") in _HTTP1
-            and _BODY_HEADERS.isdisjoint(map(_name, scope["headers"]))
+            and _BODY_HEADERS.isdisjoint(request._header_index or ())
         ) or request.content_length == 0:
             # PERF: nothing to receive (a coroutine and the server's
             # receive(), ~1-2 us): an HTTP/1 request with neither header
@@ -373,15 +371,24 @@ class ASGIApp:
             root_path = root_path.rstrip("/")
             if root_path and (path == root_path or path.startswith(root_path + "/")):
                 path = path[len(root_path) :] or "/"
+        headers = scope["headers"]
+        # PERF: the header list indexed once, in C: the host, the body
+        # headers and any other header are each a dict lookup.
+        index = dict(headers)
+        if len(index) != len(headers):
+            index = _join_repeated(headers)
+        host = index.get(b"host")
         request = app.request_class._from_server(
             app,
             method,
             scope.get("scheme") or "http",
             path,
-            scope["headers"],
+            headers,
+            None if host is None else host.decode("latin-1"),
             None,
             scope,
         )
+        request._header_index = index
         extensions = scope.get("extensions")
         if extensions and "erlen.preserve_context" in extensions:  # test client
             request._preserve_context = extensions["erlen.preserve_context"]

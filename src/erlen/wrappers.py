@@ -224,14 +224,15 @@ class Request:
         scheme: str,
         path: str,
         headers: t.Any,
+        host: str | None,
         environ: dict[str, t.Any] | None,
         scope: dict[str, t.Any] | None,
     ) -> Request:
         """The request a driver builds from a WSGI ``environ`` or an ASGI
         ``scope``: the values every request needs now; the others are read
         from the environ or the scope, and the limits from the app's config,
-        on first use.  A subclass's own ``__init__`` still runs, with every
-        value."""
+        on first use.  ``host`` is the ``Host`` header, if any.  A
+        subclass's own ``__init__`` still runs, with every value."""
         # PERF: no __init__ call and no argument list; what most requests
         # never read is not computed at all (~2 us of ~11 for GET /).
         request = _new(cls)
@@ -244,6 +245,10 @@ class Request:
             request.environ = environ
         else:
             request.scope = scope
+        if host and not host.endswith((":80", ":443")):
+            # PERF: the usual Host is the host, without the property's three
+            # calls (the matcher reads it for every request).
+            request.host = host
         if cls.__init__ is not _request_init:
             cls.__init__(
                 request,

@@ -38,6 +38,7 @@ def request_from_environ(app: Erlen, environ: dict[str, t.Any]) -> Request:
         environ.get("wsgi.url_scheme", "http"),
         path,
         environ,  # headers
+        environ.get("HTTP_HOST"),
         environ,
         None,
     )

@@ -196,6 +196,20 @@ def test_invalid_port_without_trusted_hosts_is_not_a_500(
     check(response, 400)
 
 
+def test_hosts_checked_before_are_still_checked(
+    app: Erlen, client: ErlenClient
+) -> None:
+    # Hosts with a valid port are remembered (a bounded set): an invalid
+    # port is refused every time, and however many valid hosts came before.
+    app.config["TRUSTED_HOSTS"] = None
+    for i in range(300):
+        check(client.get("/page", headers={"Host": f"h{i}.example:{i + 1}"}), 200)
+    for _ in range(2):
+        check(client.get("/page", headers={"Host": "h1.example:99999"}), 400)
+        check(client.get("/page", headers={"Host": "h1.example:0"}), 400)
+    check(client.get("/page", headers={"Host": "new.example:65535"}), 200)
+
+
 def test_slash_redirect_uses_no_host(client: ErlenClient) -> None:
     response = client.get("/dir", headers={"Host": "example.com"})
     check(response, 308)
