@@ -236,6 +236,34 @@ def test_proxies_in_view(client: ErlenClient, app: Erlen) -> None:
     }
 
 
+def test_isinstance_sees_through_the_proxies_like_flask(
+    client: ErlenClient, app: Erlen
+) -> None:
+    def checks(fw: t.Any, app_class: type, request_class: type) -> list[bool]:
+        return [
+            isinstance(fw.request, request_class),
+            isinstance(fw.current_app, app_class),
+            isinstance(fw.session, dict),
+            isinstance(fw.request, dict),
+        ]
+
+    flask_app = flask.Flask(__name__)
+    flask_app.secret_key = "k"
+    with flask_app.test_request_context():
+        expected = checks(flask, flask.Flask, flask.Request)
+    assert expected == [True, True, True, False]
+
+    @app.route("/")
+    def view() -> list[bool]:
+        return checks(erlen, Erlen, erlen.Request)
+
+    assert client.get("/").json == expected
+    # With nothing behind them, as in Flask: the proxy's own class.
+    assert not isinstance(flask.request, flask.Request)
+    assert not isinstance(request, erlen.Request)
+    assert isinstance(request, type(request))
+
+
 def test_g_is_fresh_each_request(client: ErlenClient, app: Erlen) -> None:
     @app.route("/")
     def index() -> str:

@@ -77,6 +77,15 @@ class _Proxy:
     def _get_current_object(self) -> t.Any:
         return self._getter()
 
+    # As Flask's proxies: ``isinstance(request, Request)`` is about the
+    # object behind the proxy (the proxy's own class when there is none).
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:
+        try:
+            return type(self._getter())
+        except RuntimeError:
+            return type(self)
+
     def __getattr__(self, name: str) -> t.Any:
         return getattr(self._getter(), name)
 
