@@ -17,6 +17,7 @@ from types import SimpleNamespace
 
 import flask
 import pytest
+from markupsafe import Markup
 from werkzeug.http import parse_date
 
 import erlen
@@ -235,7 +236,25 @@ def test_mimetype_and_content_type_setters() -> None:
     assert ours.get_json(force=True) == theirs.get_json(force=True) == {"a": [1]}
 
 
-@pytest.mark.parametrize("body", ["plain", "héllo ☃", b"raw \xff bytes", ""])
+def _chunks() -> t.Iterator[bytes]:
+    yield b"streamed "
+    yield b"body"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "plain",
+        "héllo ☃",
+        b"raw \xff bytes",
+        "",
+        bytearray(b"a bytearray"),
+        Markup("<b>markup</b>"),
+        [b"a list ", b"of chunks"],
+        _chunks,  # a generator, made for each response
+        None,
+    ],
+)
 @pytest.mark.parametrize(
     ("mimetype", "content_type"),
     [
@@ -252,14 +271,14 @@ def test_mimetype_and_content_type_setters() -> None:
 )
 @pytest.mark.parametrize("status", [None, 201, "404 NOT FOUND", HTTPStatus.ACCEPTED])
 def test_constructor_headers_are_flasks(
-    body: str | bytes, mimetype: str | None, content_type: str | None, status: t.Any
+    body: t.Any, mimetype: str | None, content_type: str | None, status: t.Any
 ) -> None:
-    # A str or bytes body without headers takes a shortcut in Erlen's
-    # constructor; whatever the arguments, the result is Flask's.
+    # A str, bytes or iterable body without headers takes a shortcut in
+    # Erlen's constructor; whatever the arguments, the result is Flask's.
     kwargs = {"mimetype": mimetype, "content_type": content_type, "status": status}
     for _ in range(2):  # the second time, from the cache of checked values
-        theirs = flask.Response(body, **kwargs)
-        ours = erlen.Response(body, **kwargs)
+        theirs = flask.Response(body() if callable(body) else body, **kwargs)
+        ours = erlen.Response(body() if callable(body) else body, **kwargs)
         expected = list(theirs.headers.items())
         if mimetype and "charset" in mimetype and content_type is None:
             # Werkzeug appends "; charset=utf-8" even so (docs/flask.md).

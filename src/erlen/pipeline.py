@@ -28,13 +28,17 @@ from .exceptions import (
     from_werkzeug,
 )
 from .security import add_security_headers
+from .wrappers import Response
 
 if t.TYPE_CHECKING:
     from .app import Erlen
     from .ctx import RequestContext
-    from .wrappers import Request, Response
+    from .wrappers import Request
 
 __all__ = ["handle_request"]
+
+#: What a view returns that needs no check for an awaitable.
+_NEVER_AWAITABLE = NEVER_AWAITABLE | {Response}
 
 
 async def handle_request(app: Erlen, ctx: RequestContext, run: Runner) -> Response:
@@ -71,9 +75,10 @@ async def handle_request(app: Erlen, ctx: RequestContext, run: Runner) -> Respon
                     view, args = view_for(app, request)
                     if run is run_inline:
                         # PERF: call_inline's work without its call: a str,
-                        # dict, list, tuple or bytes is never awaitable.
+                        # dict, list, tuple, bytes or Response is never
+                        # awaitable.
                         rv = view(**args)
-                        if type(rv) not in NEVER_AWAITABLE:
+                        if type(rv) not in _NEVER_AWAITABLE:
                             rv = resolve_inline(rv)
                     elif type(run) is AsyncRunner and is_async_callable(view):
                         # PERF: what the runner would do (await it on the
