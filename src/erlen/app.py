@@ -285,7 +285,7 @@ class Erlen(Scaffold):
         # Copies of the list and dict values, so changing one app's
         # TRUSTED_ORIGINS or SECURITY_HEADERS in place changes no other's.
         defaults = {
-            k: v.copy() if isinstance(v, list | dict) else v
+            k: v.copy() if isinstance(v, (list, dict)) else v
             for k, v in self.default_config.items()
         }
         defaults["DEBUG"] = get_debug_flag()
@@ -1079,7 +1079,7 @@ class Erlen(Scaffold):
             if n == 3:
                 rv, status, headers = rv
             elif n == 2:
-                if isinstance(rv[1], dict | tuple | list) or hasattr(
+                if isinstance(rv[1], (dict, tuple, list)) or hasattr(
                     rv[1], "to_wsgi_list"
                 ):
                     rv, headers = rv
@@ -1100,10 +1100,10 @@ class Erlen(Scaffold):
             )
         cls = self.response_class
         if not isinstance(rv, cls):
-            if isinstance(rv, str | bytes | bytearray):
+            if isinstance(rv, (str, bytes, bytearray)):
                 rv = cls(rv, status=status, headers=headers)
                 status = headers = None
-            elif isinstance(rv, dict | list):
+            elif isinstance(rv, (dict, list)):
                 rv = self.json.response(rv)
             elif isinstance(rv, exc.HTTPException):
                 rv = rv.get_response(_current_request())
@@ -1121,7 +1121,7 @@ class Erlen(Scaffold):
                     f" generator, but it was a {type(rv).__name__}."
                 )
         if status is not None:
-            if isinstance(status, str | bytes):
+            if isinstance(status, (str, bytes)):
                 rv.status = status if isinstance(status, str) else status.decode()
             else:
                 rv.status_code = int(status)

@@ -300,7 +300,7 @@ class ASGIApp:
                 await send({"type": "http.response.body", "body": b""})
                 return
             body = response.response
-            if isinstance(body, list | tuple):
+            if isinstance(body, (list, tuple)):
                 if len(body) == 1 and type(body[0]) is bytes:
                     data = body[0]  # PERF: the usual in-memory body
                 else:
@@ -480,7 +480,8 @@ class ASGIApp:
                 await send(
                     {
                         "type": "http.response.body",
-                        "body": _encode(chunk),
+                        # PERF: bytes as they are (bytes() of one: ~0.15 us)
+                        "body": chunk if type(chunk) is bytes else _encode(chunk),
                         "more_body": True,
                     }
                 )
@@ -504,7 +505,8 @@ class ASGIApp:
                 await send(
                     {
                         "type": "http.response.body",
-                        "body": _encode(chunk),
+                        # PERF: bytes as they are (bytes() of one: ~0.15 us)
+                        "body": chunk if type(chunk) is bytes else _encode(chunk),
                         "more_body": True,
                     }
                 )

@@ -219,7 +219,7 @@ def send_file(
     .. versionadded:: 0.1
     """
     app: Erlen = current_app._get_current_object()  # type: ignore[attr-defined]
-    if isinstance(path_or_file, str | os.PathLike):
+    if isinstance(path_or_file, (str, os.PathLike)):
         path = os.path.join(app.root_path, os.fspath(path_or_file))
         file: t.IO[bytes] = open(path, "rb")  # noqa: SIM115 - closed by the body
         with _closed_on_error(file):
@@ -559,7 +559,7 @@ def make_conditional(
     rangeable = (
         accept_ranges
         and complete_length is not None
-        and isinstance(body, FileBody | list)
+        and isinstance(body, (FileBody, list))
     )
     if rangeable:
         headers["Accept-Ranges"] = "bytes"

@@ -29,7 +29,7 @@ __all__ = ["JSONProvider", "DefaultJSONProvider", "dumps", "loads", "jsonify"]
 def _default(o: t.Any) -> t.Any:
     if isinstance(o, date):
         return http_date(o)
-    if isinstance(o, decimal.Decimal | uuid.UUID):
+    if isinstance(o, (decimal.Decimal, uuid.UUID)):
         return str(o)
     if dataclasses.is_dataclass(o) and not isinstance(o, type):
         return dataclasses.asdict(o)

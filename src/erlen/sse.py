@@ -144,7 +144,7 @@ class ServerSentEvent:
             lines.append(f"retry: {self.retry}")
         data = self.data
         if data is not None:
-            if isinstance(data, bytes | bytearray | memoryview):
+            if isinstance(data, (bytes, bytearray, memoryview)):
                 text = bytes(data).decode()
             elif isinstance(data, str):
                 text = data
@@ -252,7 +252,7 @@ class EventStream(Response):
         status: int | None = None,
         headers: t.Any = None,
     ) -> None:
-        if isinstance(events, str | bytes | bytearray | dict | ServerSentEvent):
+        if isinstance(events, (str, bytes, bytearray, dict, ServerSentEvent)):
             raise TypeError(
                 "event_stream() takes an iterable of events, such as a"
                 f" generator, not a single {type(events).__name__}. To send one"

@@ -222,7 +222,7 @@ class WebSocket:
         """
         if isinstance(data, str):
             await self.send_text(data)
-        elif isinstance(data, bytes | bytearray | memoryview):
+        elif isinstance(data, (bytes, bytearray, memoryview)):
             await self.send_bytes(bytes(data))
         else:
             await self.send_json(data)

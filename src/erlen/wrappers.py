@@ -1124,7 +1124,7 @@ class Response:
             or kind is bytes
             or (
                 response is not None
-                and not isinstance(response, str | bytes | bytearray)
+                and not isinstance(response, (str, bytes, bytearray))
             )
         ):
             # PERF: the common cases (no headers, and a str or bytes body,
@@ -1190,7 +1190,7 @@ class Response:
         self._on_close = []
         if response is None:
             self.response = []
-        elif isinstance(response, str | bytes | bytearray):
+        elif isinstance(response, (str, bytes, bytearray)):
             self.set_data(response)
         else:
             self.response = response
@@ -1385,7 +1385,7 @@ class Response:
     @property
     def is_streamed(self) -> bool:
         """Whether the body is an iterable produced while sending."""
-        return not isinstance(self.response, list | tuple)
+        return not isinstance(self.response, (list, tuple))
 
     def set_data(self, value: str | bytes | bytearray) -> None:
         """Replace the body and set ``Content-Length``."""
@@ -1455,7 +1455,9 @@ class Response:
             headers.pop("Content-Type", None)
             return False
         body = self.response
-        if isinstance(body, list | tuple):
+        # PERF: isinstance with a tuple of types; `list | tuple` would build
+        # a union at every call (~0.13 us).
+        if isinstance(body, (list, tuple)):
             if type(headers) is ResponseHeaders:
                 # PERF: `"Content-Length" in headers` without its two calls.
                 for name, _ in headers._list:
@@ -1499,7 +1501,7 @@ def _check_cookie(key: str, value: str, path: str | None, domain: str | None) ->
         ("path", path, "\r\n\x00"),
         ("domain", domain, "\r\n\x00;= \t,"),
     ):
-        if isinstance(text, str | bytes):
+        if isinstance(text, (str, bytes)):
             if isinstance(text, bytes):
                 text = text.decode("latin-1")
             for char in bad:
