@@ -36,7 +36,7 @@ from erlen.app import _PLAIN_HOST, _host_port_is_valid
 from erlen.datastructures import ImmutableMultiDict
 from erlen.exceptions import BadRequestKeyError, HTTPException, RequestRedirect
 from erlen.testing import ErlenClient, encode_multipart, make_spec
-from erlen.wrappers import _parse_qs
+from erlen.wrappers import _parse_qs, _unquote
 
 #: Shared by every property: few enough examples that the file runs in
 #: seconds, no deadline (a request through the ASGI driver varies in time).
@@ -170,7 +170,10 @@ def test_any_query_string_parses(client: ErlenClient, raw: bytes) -> None:
 
 #: Query strings made mostly of the characters that matter to the parser.
 QUERY_BYTES = st.lists(
-    st.sampled_from([b"&", b"=", b"%", b"+", b"a", b"b", b"%41", b"\xff", b";"])
+    st.sampled_from(
+        [b"&", b"=", b"%", b"+", b"a", b"b", b"%41", b"\xff", b";"]
+        + [b"%C3", b"%a9", b"%5C", b"\\", b"\xc3", b"\xa9", b"%4", b"%zz", b"\\x41"]
+    )
     | st.binary(max_size=3),
     max_size=30,
 ).map(b"".join)
@@ -185,6 +188,20 @@ def test_query_string_fields_are_the_standard_librarys(raw: bytes) -> None:
         raw.decode("utf-8", "replace"), keep_blank_values=True, errors="replace"
     )
     assert _parse_qs(raw) == expected
+
+
+@PROPERTY
+@given(
+    text=st.lists(
+        st.sampled_from(["%", "%4", "%41", "%c3", "%A9", "%e2%82", "\\", "\\x", "x"])
+        | st.text(max_size=3),
+        max_size=12,
+    ).map("".join)
+)
+def test_unquote_is_the_standard_librarys(text: str) -> None:
+    # Escapes are decoded in C (codecs.escape_decode) when they all are
+    # escapes; the result is always urllib's.
+    assert _unquote(text) == unquote(text, errors="replace")
 
 
 @PROPERTY
