@@ -824,49 +824,20 @@ class TaggedRequest(erlen.Request):
     """A request class with an ``__init__`` of its own: it must still run,
     with every value, when a driver builds the request."""
 
-    def __init__(
-        self,
-        method: str,
-        scheme: str,
-        server: tuple[str, int | None] | None,
-        root_path: str,
-        path: str,
-        query_string: bytes,
-        headers: t.Any,
-        remote_addr: str | None = None,
-        input_stream: t.BinaryIO | None = None,
-        input_terminated: bool = False,
-        max_content_length: int | None = None,
-        max_form_memory_size: int | None = None,
-        max_form_parts: int | None = None,
-        max_form_fields: int | None = None,
-    ) -> None:
-        super().__init__(
-            method,
-            scheme,
-            server,
-            root_path,
-            path,
-            query_string,
-            headers,
-            remote_addr,
-            input_stream,
-            input_terminated,
-            max_content_length,
-            max_form_memory_size,
-            max_form_parts,
-            max_form_fields,
-        )
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        # What the constructor set on the instance, not computed later.
+        given = self.__dict__
         self.tag = [
-            method,
-            scheme,
-            list(server) if server else None,
-            root_path,
-            path,
-            query_string.decode(),
-            remote_addr,
-            max_content_length,
-            max_form_fields,
+            given["method"],
+            given["scheme"],
+            list(given["server"]),
+            given["root_path"],
+            given["path"],
+            given["remote_addr"],
+            given["max_content_length"],
+            given["max_form_fields"],
+            given["query_string"].decode(),
         ]
 
 
@@ -889,10 +860,10 @@ def test_request_class_with_its_own_init(app: erlen.Erlen, client: ErlenClient) 
             ["example.com", 8443],
             "/app",
             "/tag/x",
-            "q=1",
             "127.0.0.1",
             100,
             7,
+            "q=1",
         ],
         "form": {"a": "b"},
     }
