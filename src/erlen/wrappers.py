@@ -338,33 +338,36 @@ class Request:
         environ = self.environ
         return environ is not None and bool(environ.get("wsgi.input_terminated"))
 
-    def _config_value(self, key: str) -> t.Any:
-        app = self._app
-        return None if app is None else app.config[key]
+    # (Each reads the app's config itself: a helper would be a call more
+    # for every limit a request reads.)
 
     @cached_property
     def max_content_length(self) -> int | None:
         """The largest body accepted, in bytes (``MAX_CONTENT_LENGTH``).  Set
         it in a view or ``before_request`` hook to change it for this
         request only."""
-        return self._config_value("MAX_CONTENT_LENGTH")  # type: ignore[no-any-return]
+        app = self._app
+        return None if app is None else app.config["MAX_CONTENT_LENGTH"]
 
     @cached_property
     def max_form_memory_size(self) -> int | None:
         """The largest non-file form field, in bytes (``MAX_FORM_MEMORY_SIZE``)."""
-        return self._config_value("MAX_FORM_MEMORY_SIZE")  # type: ignore[no-any-return]
+        app = self._app
+        return None if app is None else app.config["MAX_FORM_MEMORY_SIZE"]
 
     @cached_property
     def max_form_parts(self) -> int | None:
         """The most multipart parts accepted (``MAX_FORM_PARTS``)."""
-        return self._config_value("MAX_FORM_PARTS")  # type: ignore[no-any-return]
+        app = self._app
+        return None if app is None else app.config["MAX_FORM_PARTS"]
 
     @cached_property
     def max_form_fields(self) -> int | None:
         """The most fields accepted in the query string and in a urlencoded
         body (``MAX_FORM_FIELDS``); more is a 413 when :attr:`args` or
         :attr:`form` is read.  ``None`` for no limit."""
-        return self._config_value("MAX_FORM_FIELDS")  # type: ignore[no-any-return]
+        app = self._app
+        return None if app is None else app.config["MAX_FORM_FIELDS"]
 
     @cached_property
     def _json_loads(self) -> t.Callable[[str | bytes], t.Any] | None:
