@@ -124,7 +124,8 @@ async def handle_request(app: Erlen, ctx: RequestContext, run: Runner) -> Respon
                 ):
                     await teardown(app, ctx, error, run)
             finally:
-                ctx._pop_no_teardown(error, app_teardown=False)
+                # PERF: positional (a keyword costs ~0.1 us more here)
+                ctx._pop_no_teardown(error, False)  # app_teardown=False
         if preserve is not None:
             preserve(ctx)
 
