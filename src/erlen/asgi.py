@@ -179,7 +179,7 @@ class _DisconnectWatcher:
     def _start(self) -> None:
         if self._task is None:
             # PERF: the loop's create_task, not ensure_future's checks, and
-            # a flag rather than an asyncio.Event (~2 us of a stream).
+            # a flag rather than an asyncio.Event (~3 us of a stream).
             self._task = asyncio.get_running_loop().create_task(self._watch())
 
     def cancel_on_disconnect(self, task: asyncio.Task[t.Any] | None) -> bool:
@@ -232,8 +232,8 @@ class ASGIApp:
             else:
                 raise RuntimeError(f"Unsupported ASGI scope type {kind!r}.")
             return
-        # PERF: the HTTP request here, not in a coroutine of its own
-        # (~0.5 us of a request).
+        # PERF: the HTTP request here, not in a coroutine of its own (with
+        # the encoded-header cache below, ~0.3 us of GET /).
         app = self.app
         request = self._request(scope, scope["method"])
         # Matching first tells whether the route streams its body.
