@@ -869,7 +869,7 @@ class Erlen(Scaffold):
                     exc.BadHost(f"Host {_escape(host)!r} has an invalid port."),
                 )
                 return
-            if len(_valid_hosts) < 256:
+            if len(_valid_hosts) < 256 and len(host) <= 260:  # a DNS name and port
                 _valid_hosts.add(host)
         trusted = config["TRUSTED_HOSTS"]
         if trusted and not self._host_is_trusted(host, trusted):
@@ -1352,7 +1352,8 @@ class Erlen(Scaffold):
 #: brackets or colon, or a port of 1 to 4 digits, the first not 0.
 _PLAIN_HOST = re.compile(r"[^:\[\]]*(?::[1-9][0-9]{0,3})?").fullmatch
 #: Hosts whose port was checked (a client sends the same Host each time);
-#: bounded, so a client sending many cannot grow it.
+#: bounded in number and in length, so a client sending many or long ones
+#: cannot make it hold much.
 _valid_hosts: set[str] = set()
 _WEBSOCKET_SCHEMES = frozenset({"ws", "wss"})
 

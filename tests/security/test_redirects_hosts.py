@@ -11,6 +11,7 @@ import typing as t
 import pytest
 
 from erlen import Erlen, request, url_for
+from erlen.app import _valid_hosts
 from erlen.testing import ErlenClient
 
 from .helpers import check
@@ -208,6 +209,11 @@ def test_hosts_checked_before_are_still_checked(
         check(client.get("/page", headers={"Host": "h1.example:99999"}), 400)
         check(client.get("/page", headers={"Host": "h1.example:0"}), 400)
     check(client.get("/page", headers={"Host": "new.example:65535"}), 200)
+    # Only short hosts are remembered: a long one is checked each time.
+    long_host = "x" * 1000 + ".example:8000"
+    check(client.get("/page", headers={"Host": long_host}), 200)
+    assert long_host not in _valid_hosts
+    assert len(_valid_hosts) <= 256
 
 
 def test_slash_redirect_uses_no_host(client: ErlenClient) -> None:
