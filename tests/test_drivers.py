@@ -837,3 +837,26 @@ def test_wsgiref_server(tmp_path: t.Any, monkeypatch: pytest.MonkeyPatch) -> Non
         server.server_close()
         thread.join(timeout=5)
     monkeypatch.delitem(sys.modules, "served_wsgi_app")
+
+
+def test_asgi_response_headers_are_sent_as_set(app: Erlen) -> None:
+    # The ASGI driver keeps encoded header pairs for reuse: every response
+    # still carries its own values, and no cookie or long value is kept.
+    from erlen.asgi import _encoded_headers
+
+    @app.route("/h")
+    def h() -> t.Any:
+        value = request.args["v"]
+        response = app.make_response("ok")
+        response.headers["X-Value"] = value
+        response.set_cookie("c", value)
+        return response
+
+    client = app.test_client(driver="asgi")
+    for value in ["a", "b", "a", "x" * 2000]:
+        rv = client.get("/h", query_string={"v": value})
+        assert rv.headers["X-Value"] == value
+        assert rv.headers["Set-Cookie"].startswith(f"c={value};")
+        assert rv.headers["X-Content-Type-Options"] == "nosniff"
+    assert all(name != b"set-cookie" for name, _ in _encoded_headers.values())
+    assert all(len(value) <= 1024 for _, value in _encoded_headers)

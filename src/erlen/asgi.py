@@ -42,7 +42,8 @@ _NO_BODY_METHODS = frozenset({"GET", "HEAD"})
 _BODY_HEADERS = frozenset({b"content-length", b"transfer-encoding"})
 
 
-#: Response header pairs as sent, by their str pair (see ASGIApp.__call__).
+#: Response header pairs as sent, by their str pair (see ASGIApp.__call__):
+#: the first 512 short ones, never a cookie (no session value stays here).
 _encoded_headers: dict[tuple[str, str], tuple[bytes, bytes]] = {}
 _ENCODED_HEADERS_SIZE = 512
 
@@ -50,7 +51,11 @@ _ENCODED_HEADERS_SIZE = 512
 def _encode_header(pair: tuple[str, str]) -> tuple[bytes, bytes]:
     name, value = pair
     encoded = (name.lower().encode("latin-1"), value.encode("latin-1"))
-    if len(_encoded_headers) < _ENCODED_HEADERS_SIZE:
+    if (
+        len(_encoded_headers) < _ENCODED_HEADERS_SIZE
+        and len(value) <= 1024
+        and encoded[0] != b"set-cookie"
+    ):
         _encoded_headers[pair] = encoded
     return encoded
 
