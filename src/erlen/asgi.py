@@ -23,7 +23,7 @@ from .ctx import RequestContext
 from .datastructures import ResponseHeaders
 from .pipeline import handle_request, handle_websocket
 from .proxy import apply_proxy_fix
-from .wrappers import _encode, _join_repeated
+from .wrappers import _encode, _index_headers
 
 if t.TYPE_CHECKING:
     from .app import Erlen
@@ -377,11 +377,9 @@ class ASGIApp:
             if root_path and (path == root_path or path.startswith(root_path + "/")):
                 path = path[len(root_path) :] or "/"
         headers = scope["headers"]
-        # PERF: the header list indexed once, in C: the host, the body
-        # headers and any other header are each a dict lookup.
-        index = dict(headers)
-        if len(index) != len(headers):
-            index = _join_repeated(headers)
+        # PERF: the header list indexed once: the host, the body headers
+        # and any other header are each a dict lookup.
+        index = _index_headers(headers)
         host = index.get(b"host")
         request = app.request_class._from_server(
             app,

@@ -396,13 +396,8 @@ class Request:
             value = raw.get(environ_key)
             return None if value is None else str(value)
         index = self._header_index
-        if index is None:
-            # PERF: the ASGI header list indexed once, in C, so that each
-            # lookup is a dict's (a POST reads four or five headers).
-            index = dict(raw)
-            if len(index) != len(raw):
-                index = _join_repeated(raw)
-            self._header_index = index
+        if index is None:  # the ASGI driver sets it; a Request(...) does not
+            index = self._header_index = _index_headers(raw)
         value = index.get(name.encode("latin-1"))
         return None if value is None else value.decode("latin-1")
 
@@ -924,6 +919,16 @@ def _wsgi_str(value: str) -> str:
     """A WSGI path value (latin-1 decoded bytes, as PEP 3333 says) decoded as
     the UTF-8 browsers send."""
     return value.encode("latin-1").decode("utf-8", "replace")
+
+
+def _index_headers(raw: t.Sequence[tuple[bytes, bytes]]) -> dict[bytes, bytes]:
+    """ASGI headers by name, for :meth:`Request._header`: one dict made in C,
+    each lookup a dict's (a POST reads four or five headers); repeated
+    headers joined as :func:`_join_repeated` does."""
+    index = dict(raw)
+    if len(index) != len(raw):
+        index = _join_repeated(raw)
+    return index
 
 
 def _join_repeated(raw: t.Iterable[tuple[bytes, bytes]]) -> dict[bytes, bytes]:
