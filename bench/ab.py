@@ -6,14 +6,16 @@ by side with a git revision's, for the before/after figures of a change.
 
 The revision's ``src/`` is exported (``git archive``) to a temporary folder
 and put first on ``PYTHONPATH``; the work tree is the editable install.
-Each side runs in fresh interpreters, the two taking turns (A, B, A, B...)
-so that a slow moment of the machine lands on both; each run times the
+Each side runs in fresh interpreters, the two taking turns (A B, B A,
+A B...) so that a slow moment of the machine lands on both; each run times the
 ``erlen`` (WSGI) and ``erlen-asgi`` rows of the cases with the in-process
 harness (checked responses, calibrated batches) and reports the median
-µs/request.  The table gives the median of the runs' medians and B/A.
+µs/request.  The table gives the median of the runs' medians of each side.
 
 A change of 1-3% shows as a ratio that stays on one side of 1.00 across
-runs; the spread of the runs (printed) tells what is noise.  Whole
+runs: B/A is the median of the ratios of each pair of runs (the pairs
+take turns at going first), which a machine whose speed drifts between
+pairs moves far less than a ratio of medians; the ratios are printed.  Whole
 interpreters are compared, not functions: a shortcut that wins in a tight
 loop often does not in a request.
 """
@@ -124,20 +126,24 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         base = _export(args.rev, Path(tmp))
         for i in range(args.runs):
-            for side, src in (("A", base), ("B", None)):
+            sides = (("A", base), ("B", None))
+            # A first, then B first: a machine slowing down or speeding up
+            # during a pair does not favour one side.
+            for side, src in sides if i % 2 == 0 else sides[::-1]:
                 result = _run(src, cases, args.repeats)
                 for key, value in result["results"].items():
                     runs[side].setdefault(key, []).append(value)
             print(f"run {i + 1} of {args.runs} done", file=sys.stderr)
 
     print(f"A = {args.rev}, B = the work tree; median µs/request of {args.runs} runs")
-    print(f"{'row/case':24} {'A':>8} {'B':>8} {'B/A':>6}   B runs")
+    print("B/A: the median of the runs' ratios (each pair of runs taken together)")
+    print(f"{'row/case':24} {'A':>8} {'B':>8} {'B/A':>6}   B/A of each pair")
     for key, a_values in runs["A"].items():
-        a = statistics.median(a_values)
         b_values = runs["B"][key]
-        b = statistics.median(b_values)
-        spread = " ".join(f"{v:.2f}" for v in b_values)
-        print(f"{key:24} {a:8.2f} {b:8.2f} {b / a:6.3f}   {spread}")
+        ratios = [b / a for a, b in zip(a_values, b_values, strict=True)]
+        a, b = statistics.median(a_values), statistics.median(b_values)
+        spread = " ".join(f"{r:.3f}" for r in ratios)
+        print(f"{key:24} {a:8.2f} {b:8.2f} {statistics.median(ratios):6.3f}   {spread}")
     return 0
 
 
