@@ -6,18 +6,22 @@ by side with a git revision's, for the before/after figures of a change.
 
 The revision's ``src/`` is exported (``git archive``) to a temporary folder
 and put first on ``PYTHONPATH``; the work tree is the editable install.
-Each side runs in fresh interpreters, the two taking turns (A B, B A,
-A B...) so that a slow moment of the machine lands on both; each run times the
-``erlen`` (WSGI) and ``erlen-asgi`` rows of the cases with the in-process
-harness (checked responses, calibrated batches) and reports the median
-µs/request.  The table gives the median of the runs' medians of each side.
+A run starts one interpreter of each side; each builds the ``erlen``
+(WSGI) and ``erlen-asgi`` rows of the cases with the in-process harness
+(checked responses, calibrated ~10 ms batches), both pinned to the same
+CPU (see bench/inprocess.py for why).  Then they take turns,
+batch by batch: A times one batch of every case, then B, then B, then A
+(the order alternates, so a machine slowing down does not favour a side).
+Each round gives the ratio of B's µs/request to A's, the two measured
+within milliseconds of each other; this machine's speed drifts by up to
+50% within minutes, and such a pair drifts far less than two whole runs
+taken in turn.
 
-A change of 1-3% shows as a ratio that stays on one side of 1.00 across
-runs: B/A is the median of the ratios of each pair of runs (the pairs
-take turns at going first), which a machine whose speed drifts between
-pairs moves far less than a ratio of medians; the ratios are printed.  Whole
-interpreters are compared, not functions: a shortcut that wins in a tight
-loop often does not in a request.
+The table gives each side's median µs/request, B/A as the median of all
+rounds' ratios, and each run's median ratio.  A change of 1-3% shows as
+run ratios that stay on one side of 1.00.  Whole interpreters are
+compared, not functions: a shortcut that wins in a tight loop often does
+not in a request.
 """
 
 from __future__ import annotations
@@ -38,30 +42,43 @@ ROOT = Path(__file__).resolve().parent.parent
 ROWS = ("erlen", "erlen-asgi")
 
 
-def _measure(cases: list[str], repeats: int) -> dict[str, t.Any]:
-    """One run: the rows' median µs/request per case (in this process),
-    timed as ``make bench`` times them, in turns."""
+def _worker(cases: list[str]) -> None:
+    """One side of a run: build and calibrate the slots, print ``ready`` and
+    where Erlen was imported from; then time one batch of each slot per
+    ``go`` read from stdin, answering with their µs/request."""
     import erlen
 
     from . import spec
     from .apps import BY_LABEL
-    from .inprocess import Runner
+    from .inprocess import Runner, pin_to_one_cpu
 
+    pin_to_one_cpu()  # the same CPU for both sides
     by_name = {case.name: case for case in spec.all_cases()}
-    runner = Runner([BY_LABEL[row] for row in ROWS], 10.0, repeats, log=_stderr)
+    runner = Runner([BY_LABEL[row] for row in ROWS], 10.0, 0, log=_stderr)
     try:
-        timed = runner.run_group(
-            [by_name[name] for name in cases], {name: set(ROWS) for name in cases}
-        )
+        slots = [
+            slot
+            for name in cases
+            for slot in runner._slots(by_name[name], set(ROWS))  # noqa: SLF001
+        ]
+        for slot in slots:
+            if slot.error is not None:
+                raise SystemExit(f"{slot.label}/{slot.case.name}: {slot.error}")
+        keys = [f"{slot.label}/{slot.case.name}" for slot in slots]
+        _answer({"erlen": erlen.__file__, "keys": keys})
+        for line in sys.stdin:
+            if line.strip() != "go":
+                break
+            for slot in slots:
+                slot.run_batch()
+            _answer([slot.samples[-1] / 1000 for slot in slots])
     finally:
         runner.close()
-    results = {}
-    for name, by_row in timed.items():
-        for row, result in by_row.items():
-            if "error" in result:
-                raise SystemExit(f"{row}/{name}: {result['error']}")
-            results[f"{row}/{name}"] = result["median_us"]
-    return {"erlen": erlen.__file__, "results": results}
+
+
+def _answer(message: t.Any) -> None:
+    sys.stdout.write(json.dumps(message) + "\n")
+    sys.stdout.flush()
 
 
 def _stderr(text: str) -> None:
@@ -79,71 +96,118 @@ def _export(rev: str, into: Path) -> Path:
     return into / "src"
 
 
-def _run(src: Path | None, cases: list[str], repeats: int) -> dict[str, t.Any]:
-    env = dict(os.environ, PYTHONHASHSEED="0")
-    env.pop("PYTHONPATH", None)
-    if src is not None:
-        env["PYTHONPATH"] = str(src)
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench.ab",
-            "--worker",
-            "--cases",
-            ",".join(cases),
-            "--repeats",
-            str(repeats),
-        ],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    result: dict[str, t.Any] = json.loads(out)
-    expected = str(src if src is not None else ROOT / "src")
-    if not result["erlen"].startswith(expected):
-        raise SystemExit(f"imported {result['erlen']}, expected Erlen from {expected}")
-    return result
+class _Side:
+    """A worker interpreter: the revision's Erlen (``src``) or the work
+    tree's (``None``)."""
+
+    def __init__(self, src: Path | None, cases: list[str]) -> None:
+        env = dict(os.environ, PYTHONHASHSEED="0")
+        env.pop("PYTHONPATH", None)
+        if src is not None:
+            env["PYTHONPATH"] = str(src)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bench.ab", "--worker", "--cases", ",".join(cases)],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        hello = self._read()
+        expected = str(src if src is not None else ROOT / "src")
+        if not hello["erlen"].startswith(expected):
+            self.close()
+            raise SystemExit(
+                f"imported {hello['erlen']}, expected Erlen from {expected}"
+            )
+        self.keys: list[str] = hello["keys"]
+
+    def _read(self) -> t.Any:
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            raise SystemExit(f"a worker stopped (exit code {self.process.wait()})")
+        return json.loads(line)
+
+    def batch(self) -> list[float]:
+        """One batch of every slot: their µs/request."""
+        assert self.process.stdin is not None
+        self.process.stdin.write("go\n")
+        self.process.stdin.flush()
+        return t.cast(list[float], self._read())
+
+    def close(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        self.process.wait()
+
+
+def _run(
+    base: Path, cases: list[str], rounds: int
+) -> tuple[list[str], list[list[float]], list[list[float]]]:
+    """One run: each round's µs/request of every slot, for A and for B."""
+    a = _Side(base, cases)
+    try:
+        b = _Side(None, cases)
+        try:
+            if a.keys != b.keys:
+                raise SystemExit(f"the sides time different slots: {a.keys} {b.keys}")
+            a_rounds, b_rounds = [], []
+            for i in range(rounds):
+                if i % 2 == 0:
+                    a_rounds.append(a.batch())
+                    b_rounds.append(b.batch())
+                else:
+                    b_rounds.append(b.batch())
+                    a_rounds.append(a.batch())
+        finally:
+            b.close()
+    finally:
+        a.close()
+    return a.keys, a_rounds, b_rounds
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.ab", description=__doc__)
     parser.add_argument("rev", nargs="?", default="HEAD", help="the base (A)")
     parser.add_argument("--cases", default="text,json,user,404")
-    parser.add_argument("--runs", type=int, default=4, help="runs of each side")
-    parser.add_argument("--repeats", type=int, default=25, help="batches a run")
+    parser.add_argument("--runs", type=int, default=4, help="pairs of interpreters")
+    parser.add_argument("--rounds", type=int, default=25, help="batches a run")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     cases = [c for c in args.cases.split(",") if c]
 
     if args.worker:
-        print(json.dumps(_measure(cases, args.repeats)))
+        _worker(cases)
         return 0
 
-    runs: dict[str, dict[str, list[float]]] = {"A": {}, "B": {}}
+    a_us: dict[str, list[float]] = {}
+    b_us: dict[str, list[float]] = {}
+    ratios: dict[str, list[float]] = {}
+    run_ratios: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         base = _export(args.rev, Path(tmp))
         for i in range(args.runs):
-            sides = (("A", base), ("B", None))
-            # A first, then B first: a machine slowing down or speeding up
-            # during a pair does not favour one side.
-            for side, src in sides if i % 2 == 0 else sides[::-1]:
-                result = _run(src, cases, args.repeats)
-                for key, value in result["results"].items():
-                    runs[side].setdefault(key, []).append(value)
+            keys, a_rounds, b_rounds = _run(base, cases, args.rounds)
+            for k, key in enumerate(keys):
+                pairs = [(a[k], b[k]) for a, b in zip(a_rounds, b_rounds, strict=True)]
+                a_us.setdefault(key, []).extend(a for a, _ in pairs)
+                b_us.setdefault(key, []).extend(b for _, b in pairs)
+                these = [b / a for a, b in pairs]
+                ratios.setdefault(key, []).extend(these)
+                run_ratios.setdefault(key, []).append(statistics.median(these))
             print(f"run {i + 1} of {args.runs} done", file=sys.stderr)
 
-    print(f"A = {args.rev}, B = the work tree; median µs/request of {args.runs} runs")
-    print("B/A: the median of the runs' ratios (each pair of runs taken together)")
-    print(f"{'row/case':24} {'A':>8} {'B':>8} {'B/A':>6}   B/A of each pair")
-    for key, a_values in runs["A"].items():
-        b_values = runs["B"][key]
-        ratios = [b / a for a, b in zip(a_values, b_values, strict=True)]
-        a, b = statistics.median(a_values), statistics.median(b_values)
-        spread = " ".join(f"{r:.3f}" for r in ratios)
-        print(f"{key:24} {a:8.2f} {b:8.2f} {statistics.median(ratios):6.3f}   {spread}")
+    print(
+        f"A = {args.rev}, B = the work tree; median µs/request,"
+        f" {args.runs} runs of {args.rounds} rounds"
+    )
+    print("B/A: the median of the rounds' ratios (A and B timed back to back)")
+    print(f"{'row/case':24} {'A':>8} {'B':>8} {'B/A':>6}   B/A of each run")
+    for key, values in ratios.items():
+        a, b = statistics.median(a_us[key]), statistics.median(b_us[key])
+        spread = " ".join(f"{r:.3f}" for r in run_ratios[key])
+        print(f"{key:24} {a:8.2f} {b:8.2f} {statistics.median(values):6.3f}   {spread}")
     return 0
 
 
