@@ -22,6 +22,7 @@ import asyncio
 import io
 import typing as t
 import uuid
+import warnings
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlencode
 
@@ -29,14 +30,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.datastructures import ImmutableMultiDict as WerkzeugImmutableMultiDict
-from werkzeug.http import parse_options_header
+from werkzeug.http import dump_cookie, parse_cookie, parse_options_header
 
 from erlen import Erlen, Request, make_response, request, url_for
 from erlen.app import _PLAIN_HOST, _host_port_is_valid
 from erlen.datastructures import ImmutableMultiDict
 from erlen.exceptions import BadRequestKeyError, HTTPException, RequestRedirect
 from erlen.testing import ErlenClient, encode_multipart, make_spec
-from erlen.wrappers import _parse_qs, _unquote
+from erlen.wrappers import Response, _dump_plain_cookie, _parse_qs, _unquote
 
 #: Shared by every property: few enough examples that the file runs in
 #: seconds, no deadline (a request through the ASGI driver varies in time).
@@ -202,6 +203,112 @@ def test_unquote_is_the_standard_librarys(text: str) -> None:
     # Escapes are decoded in C (codecs.escape_decode) when they all are
     # escapes; the result is always urllib's.
     assert _unquote(text) == unquote(text, errors="replace")
+
+
+@pytest.mark.parametrize("secure", [False, True])
+@pytest.mark.parametrize("httponly", [False, True])
+@pytest.mark.parametrize("samesite", [None, "Lax", "Strict", "None"])
+@pytest.mark.parametrize("path", [None, "/", "/a-b/~x.y"])
+@pytest.mark.parametrize("size", [0, 40, 4093, 4094])
+def test_plain_cookie_header_is_werkzeugs_dump_cookie(
+    secure: bool, httponly: bool, samesite: str | None, path: str | None, size: int
+) -> None:
+    # The shortcut set_cookie takes for a plain cookie (the session's):
+    # taken up to dump_cookie's size limit, and its header is dump_cookie's.
+    kwargs: dict[str, t.Any] = dict(
+        secure=secure, httponly=httponly, samesite=samesite, path=path
+    )
+    value = "v.-_" * size
+    value = value[: max(0, size - len(dump_cookie("session", "", **kwargs)))]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the size warning: checked below
+        expected = dump_cookie("session", value, **kwargs)
+    plain = _dump_plain_cookie(
+        "session", value, None, None, path, None, secure, httponly, samesite, False
+    )
+    assert plain == (expected if len(expected) <= 4093 else None)
+    response = Response()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        response.set_cookie("session", value, **kwargs)
+    assert response.headers.getlist("Set-Cookie") == [expected]
+    assert len(caught) == (len(expected) > 4093)
+
+
+#: Cookie text near the edges of what is sent as it is.
+_COOKIE_TEXT = st.text(alphabet=' \t\r\n\x00"\\,;=/:%.~é☃aZ09-_!@[]', max_size=12)
+
+
+@settings(PROPERTY, max_examples=300)
+@given(
+    key=st.sampled_from(["session", "a", "x-y"]) | _COOKIE_TEXT,
+    value=st.sampled_from(["", "eyJuIjoxfQ.axcjbw.WWo-_", "a/b:c"])
+    | _COOKIE_TEXT
+    | st.text(alphabet="ab", min_size=4060, max_size=4100),
+    path=st.sampled_from([None, "/", "/a b", "/ä"]) | _COOKIE_TEXT,
+    domain=st.none() | st.sampled_from(["", "example.com"]),
+    max_age=st.none() | st.integers(-1, 10),
+    secure=st.sampled_from([False, True, 0, 1]),
+    httponly=st.sampled_from([False, True, 1]),
+    samesite=st.sampled_from([None, "Lax", "Strict", "None", "lax", "bad"]),
+    partitioned=st.booleans(),
+)
+def test_set_cookie_header_is_werkzeugs_dump_cookie(
+    key: str,
+    value: str,
+    path: str | None,
+    domain: str | None,
+    max_age: int | None,
+    secure: t.Any,
+    httponly: t.Any,
+    samesite: str | None,
+    partitioned: bool,
+) -> None:
+    # Plain cookies skip dump_cookie: the header, a refusal and the size
+    # warning must all be what the checked dump_cookie path gives.
+    args = (key, value, max_age, None, path, domain, secure, httponly, samesite)
+    kwargs = dict(
+        zip(
+            (
+                "key",
+                "value",
+                "max_age",
+                "expires",
+                "path",
+                "domain",
+                "secure",
+                "httponly",
+                "samesite",
+            ),
+            args,
+            strict=True,
+        )
+    )
+    response = Response()
+    with warnings.catch_warnings(record=True) as ours:
+        warnings.simplefilter("always")
+        try:
+            response.set_cookie(**kwargs, partitioned=partitioned)
+        except ValueError as e:
+            refused: str | None = str(e)
+        else:
+            refused = None
+    if refused is not None and "SameSite" not in refused:
+        # Erlen's own check (CR, LF, NUL; separators in names, domains).
+        assert any(
+            c in text for text in (key, value, path or "") for c in "\r\n\x00"
+        ) or (any(c in key for c in ";= \t,"))
+        return
+    with warnings.catch_warnings(record=True) as theirs:
+        warnings.simplefilter("always")
+        try:
+            expected = dump_cookie(**kwargs, partitioned=partitioned)
+        except ValueError as e:
+            assert refused == str(e)
+            return
+    assert refused is None
+    assert response.headers.getlist("Set-Cookie") == [expected]
+    assert [str(w.message) for w in ours] == [str(w.message) for w in theirs]
 
 
 @PROPERTY
@@ -378,6 +485,19 @@ def test_any_ascii_cookie_header_parses(client: ErlenClient, header: str) -> Non
 def test_any_latin1_cookie_header_parses(client: ErlenClient, header: str) -> None:
     response = client.get("/cookies", headers={"Cookie": header})
     ok(response)
+
+
+@PROPERTY
+@given(
+    header=st.text(alphabet=' \t;=",\\abc.-_\x7f\x0b', max_size=30)
+    | st.sampled_from(["session=eyJu.ax-_", "a=1; b=2; a=3", "a b=c; d", " =x; ;y"])
+)
+def test_cookies_are_werkzeugs_parse_cookie(app: Erlen, header: str) -> None:
+    # A plain header is split by Erlen's own pattern, any other by
+    # Werkzeug's parse_cookie: both must give parse_cookie's result.
+    with app.test_request_context(headers={"Cookie": header}):
+        ours = list(request.cookies.items(multi=True))
+    assert ours == list(parse_cookie(header).items(multi=True))
 
 
 COOKIE_NAME = st.from_regex(r"[A-Za-z0-9!#$%&'*+.^_`|~-]{1,20}", fullmatch=True)

@@ -29,7 +29,7 @@ from itsdangerous import (
 from markupsafe import Markup
 
 import erlen
-from erlen import Erlen, session
+from erlen import Erlen, session, sessions
 from erlen.sessions import (
     NullSession,
     SecureCookieSession,
@@ -351,6 +351,19 @@ def test_serializer_round_trips_with_itsdangerous(
             # Uncompressed, the bytes are the same (compressed, the zlib
             # stream is built with a smaller window; it inflates the same).
             assert cookie == reference.dumps(data)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.binary(min_size=1, max_size=300) | st.text(min_size=1).map(str.encode))
+def test_no_zlib_stream_is_shorter_than_the_bound_the_serializer_skips_by(
+    data: bytes,
+) -> None:
+    # The session serializer does not try to compress a payload of up to
+    # _MIN_ZLIB + 1 bytes: neither zlib's default nor its own compressor
+    # can make it 2 bytes shorter, so itsdangerous would not send it
+    # compressed either.
+    assert len(zlib.compress(data)) >= sessions._MIN_ZLIB
+    assert len(sessions._compress(data)) >= sessions._MIN_ZLIB
 
 
 @settings(max_examples=300, deadline=None)

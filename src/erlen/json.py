@@ -100,30 +100,35 @@ class DefaultJSONProvider(JSONProvider):
 
     _encoder: tuple[t.Any, _json.JSONEncoder] | None = None
 
+    def _dumps_compact(self, obj: t.Any) -> str:
+        """``self.dumps(obj, separators=(",", ":"))``: for ``jsonify`` and the
+        session cookie."""
+        if type(self).dumps is not DefaultJSONProvider.dumps:
+            return self.dumps(obj, separators=(",", ":"))  # a subclass's own
+        # PERF: what json.dumps(obj, ...) does, with the encoder made once
+        # for the provider's settings instead of per call (~1 us).
+        key = (self.default, self.ensure_ascii, self.sort_keys)
+        encoder = self._encoder
+        if encoder is None or encoder[0] != key:
+            encoder = self._encoder = (
+                key,
+                _json.JSONEncoder(
+                    default=self.default,
+                    ensure_ascii=self.ensure_ascii,
+                    sort_keys=self.sort_keys,
+                    separators=(",", ":"),
+                ),
+            )
+        return encoder[1].encode(obj)
+
     def response(self, *args: t.Any, **kwargs: t.Any) -> Response:
         obj = args[0] if len(args) == 1 and not kwargs else _prepare(args, kwargs)
         if self.compact is False or (
             self.compact is None and self._app.config["DEBUG"]
         ):
             text = self.dumps(obj, indent=2)
-        elif type(self).dumps is DefaultJSONProvider.dumps:
-            # PERF: what json.dumps(obj, ...) does, with the encoder made
-            # once for the provider's settings instead of per call (~1 us).
-            key = (self.default, self.ensure_ascii, self.sort_keys)
-            encoder = self._encoder
-            if encoder is None or encoder[0] != key:
-                encoder = self._encoder = (
-                    key,
-                    _json.JSONEncoder(
-                        default=self.default,
-                        ensure_ascii=self.ensure_ascii,
-                        sort_keys=self.sort_keys,
-                        separators=(",", ":"),
-                    ),
-                )
-            text = encoder[1].encode(obj)
-        else:  # a subclass's own dumps
-            text = self.dumps(obj, separators=(",", ":"))
+        else:
+            text = self._dumps_compact(obj)
         return Response(f"{text}\n", mimetype=self.mimetype)
 
 
@@ -139,6 +144,15 @@ def dumps(obj: t.Any, **kwargs: t.Any) -> str:
         return provider.dumps(obj, **kwargs)
     kwargs.setdefault("default", _default)
     return _json.dumps(obj, **kwargs)
+
+
+def _dumps_compact(obj: t.Any) -> str:
+    """``dumps(obj, separators=(",", ":"))``, the encoder of the default
+    provider made once."""
+    provider = _provider()
+    if isinstance(provider, DefaultJSONProvider):
+        return provider._dumps_compact(obj)
+    return dumps(obj, separators=(",", ":"))
 
 
 def loads(s: str | bytes, **kwargs: t.Any) -> t.Any:
