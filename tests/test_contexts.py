@@ -187,6 +187,142 @@ def test_request_inside_app_context_like_flask(driver: str) -> None:
     )
 
 
+def _app_context_story(mod: t.Any, app: t.Any, log: list[t.Any]) -> None:
+    """Routes and hooks that note what current_app, g and the context
+    functions give at each step of a request, for Flask and Erlen alike."""
+    name = lambda: mod.current_app.name if mod.has_app_context() else None  # noqa: E731
+
+    def note(step: str) -> None:
+        log.append((step, name(), mod.has_request_context(), sorted(mod.g)))
+
+    # Where Erlen differs from Flask on purpose: teardown_appcontext runs
+    # while the request context is still there (Flask's has gone), and
+    # stream_with_context defers the teardown to the end of the stream
+    # (Flask runs it twice: when the view returns, and after the stream).
+
+    @app.before_request
+    def before() -> None:
+        note("before")
+        mod.g.a = 1
+
+    @app.route("/")
+    def index() -> str:
+        note("view")
+        with app.app_context():
+            note("own app context")  # a new g
+            mod.g.b = 2
+        with app.test_request_context("/other"):
+            note("inner request")  # the request's g, shared
+        results: list[t.Any] = []
+
+        def in_thread() -> None:
+            results.append(sorted(mod.g))
+
+        thread = threading.Thread(target=mod.copy_current_request_context(in_thread))
+        thread.start()
+        thread.join()
+        log.append(("thread", results))  # its own app context: a new g
+        log.append(("repr", repr(mod.g).replace(mod.__name__, "<module>")))
+        note("view again")
+        return "ok"
+
+    @app.teardown_request
+    def teardown_request(error: BaseException | None) -> None:
+        note("teardown_request")
+
+    @app.teardown_appcontext
+    def teardown_app(error: BaseException | None) -> None:
+        log.append(("teardown_appcontext", name(), sorted(mod.g)))
+
+
+def test_a_servers_request_has_an_app_context_like_flasks(driver: str) -> None:
+    # With no context around a request (a server's), the request context
+    # provides the app context without pushing it: current_app, g, the
+    # nested contexts, the copied ones and the teardown must see what
+    # Flask's pushed one gives.
+    logs = []
+    for mod, cls in ((flask, flask.Flask), (erlen, Erlen)):
+        app = cls("story")
+        log: list[t.Any] = []
+        _app_context_story(mod, app, log)
+        client = app.test_client(driver=driver) if cls is Erlen else app.test_client()
+        assert client.get("/").data == b"ok"
+        assert not mod.has_app_context()
+        logs.append(log)
+        if cls is Erlen:
+            client.close()  # type: ignore[attr-defined]
+    assert logs[1] == logs[0]
+    assert logs[0][-1] == ("teardown_appcontext", "story", ["a"])
+
+
+def test_a_streamed_responses_app_context_lasts_to_its_end(
+    client: ErlenClient, app: Erlen
+) -> None:
+    log: list[t.Any] = []
+
+    @app.route("/stream")
+    def stream() -> t.Any:
+        g.a = 1
+
+        def chunks() -> t.Iterator[str]:
+            log.append(("streaming", current_app.name, g.a))
+            yield "a"
+
+        return erlen.Response(erlen.stream_with_context(chunks()))
+
+    app.teardown_appcontext(lambda e: log.append(("teardown", g.a)))
+    assert client.get("/stream").text == "a"
+    assert log == [("streaming", app.name, 1), ("teardown", 1)]
+
+
+def test_copy_current_app_context_in_a_servers_request(
+    client: ErlenClient, app: Erlen
+) -> None:
+    # The app context a request provides is the one the copy shares.
+    @app.route("/copied")
+    def copied() -> str:
+        g.a = "set in the view"
+        results: list[t.Any] = []
+        thread = threading.Thread(
+            target=erlen.copy_current_app_context(lambda: results.append(g.a))
+        )
+        thread.start()
+        thread.join()
+        return str(results)
+
+    assert client.get("/copied").text == "['set in the view']"
+
+
+def test_app_context_signals_of_a_servers_request_like_flask(driver: str) -> None:
+    # With receivers, the app context is pushed as Flask pushes it: the
+    # signal comes before the request context, and g set by a receiver
+    # (Flask's documented way to inject one in tests) reaches the view.
+    logs = []
+    for mod, cls in ((flask, flask.Flask), (erlen, Erlen)):
+        app = cls("signals")
+        log: list[t.Any] = []
+
+        def pushed(sender: t.Any, mod: t.Any = mod, log: list[t.Any] = log) -> None:
+            log.append(("pushed", sender.name, mod.has_request_context()))
+            mod.g.user = "ada"
+
+        def popped(sender: t.Any, mod: t.Any = mod, log: list[t.Any] = log) -> None:
+            log.append(("popped", sender.name, mod.has_app_context()))
+
+        app.add_url_rule("/", "i", lambda mod=mod: mod.g.user)
+        client = app.test_client(driver=driver) if cls is Erlen else app.test_client()
+        with (
+            mod.appcontext_pushed.connected_to(pushed, app),
+            mod.appcontext_popped.connected_to(popped, app),
+        ):
+            log.append(client.get("/").data)
+        logs.append(log)
+        if cls is Erlen:
+            client.close()  # type: ignore[attr-defined]
+    assert logs[1] == logs[0]
+    assert logs[0][-1] == b"ada"
+
+
 def test_app_context_pop_order_is_checked(app: Erlen) -> None:
     first = app.app_context()
     second = Erlen("other").app_context()

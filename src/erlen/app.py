@@ -26,7 +26,7 @@ from .concurrency import (
 )
 from .config import Config, ConfigAttribute
 from .ctx import AppContext, RequestContext, _AppCtxGlobals
-from .globals import _cv_app, _cv_request
+from .globals import _cv_request, _find_app_ctx
 from .json import DefaultJSONProvider, JSONProvider
 from .pipeline import (
     call_teardown_funcs,
@@ -629,7 +629,7 @@ class Erlen(Scaffold):
         # the object here would read the cookie on every render, even for
         # a template that never uses it.
         names: dict[str, t.Any] = {}
-        app_ctx = _cv_app.get(None)
+        app_ctx = _find_app_ctx()
         if app_ctx is not None:
             names["g"] = app_ctx.g
         req_ctx = _cv_request.get(None)

@@ -766,9 +766,9 @@ def abort(code: int | Response, *args: t.Any, **kwargs: t.Any) -> t.NoReturn:
     response as it is.  Inside an app, the app's :attr:`~erlen.Erlen.aborter`
     is used, so custom codes registered there work too.
     """
-    from .globals import _cv_app
+    from .globals import _find_app_ctx
 
-    ctx = _cv_app.get(None)
+    ctx = _find_app_ctx()
     if ctx is not None:
         ctx.app.aborter(code, *args, **kwargs)
     _aborter(code, *args, **kwargs)

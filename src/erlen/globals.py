@@ -54,6 +54,16 @@ def _websocket() -> WebSocket:
     return ws
 
 
+def _find_app_ctx() -> AppContext | RequestContext | None:
+    """The current app context: the one pushed last, else the request
+    context that provides one without pushing it (see
+    :meth:`~erlen.ctx.RequestContext.push`); both have ``app`` and ``g``."""
+    ctx = _cv_app.get(None)
+    if ctx is None:
+        return _cv_request.get(None)
+    return ctx
+
+
 def _req_ctx() -> RequestContext:
     try:
         return _cv_request.get()
@@ -155,46 +165,64 @@ class _ContextProxy(_Proxy):
     """A :class:`_Proxy` for an attribute of the current context: reading an
     attribute or an item through it is one call, not three (the proxy's,
     its getter's and the context lookup's).  ``request.args`` in a view is
-    one of these."""
+    one of these.
 
-    __slots__ = ("__var", "__attr", "__message")
+    With ``fallback``, a context in that variable is used when ``var`` has
+    none: ``current_app`` and ``g`` read the request context that provides
+    the app context (see :func:`_find_app_ctx`).
+    """
+
+    __slots__ = ("__var", "__fallback", "__attr", "__message")
 
     def __init__(
-        self, var: ContextVar[t.Any], attr: str, message: str, name: str
+        self,
+        var: ContextVar[t.Any],
+        attr: str,
+        message: str,
+        name: str,
+        fallback: ContextVar[t.Any] | None = None,
     ) -> None:
         def getter() -> t.Any:
-            try:
-                ctx = var.get()
-            except LookupError:
-                raise RuntimeError(message) from None
+            ctx = var.get(None)
+            if ctx is None and fallback is not None:
+                ctx = fallback.get(None)
+            if ctx is None:
+                raise RuntimeError(message)
             return getattr(ctx, attr)
 
         super().__init__(getter, name)
         object.__setattr__(self, "_ContextProxy__var", var)
+        object.__setattr__(self, "_ContextProxy__fallback", fallback)
         object.__setattr__(self, "_ContextProxy__attr", attr)
         object.__setattr__(self, "_ContextProxy__message", message)
 
     def __getattr__(self, name: str) -> t.Any:
         # PERF: the getter's work inline (see the class docstring).
-        try:
-            ctx = self.__var.get()
-        except LookupError:
-            raise RuntimeError(self.__message) from None
+        ctx = self.__var.get(None)
+        if ctx is None:
+            fallback = self.__fallback
+            if fallback is not None:
+                ctx = fallback.get(None)
+            if ctx is None:
+                raise RuntimeError(self.__message)
         return getattr(getattr(ctx, self.__attr), name)
 
     def __getitem__(self, key: t.Any) -> t.Any:
-        try:
-            ctx = self.__var.get()
-        except LookupError:
-            raise RuntimeError(self.__message) from None
+        ctx = self.__var.get(None)
+        if ctx is None:
+            fallback = self.__fallback
+            if fallback is not None:
+                ctx = fallback.get(None)
+            if ctx is None:
+                raise RuntimeError(self.__message)
         return getattr(ctx, self.__attr)[key]
 
 
 current_app: Erlen = t.cast(
-    "Erlen", _ContextProxy(_cv_app, "app", _no_app_msg, "current_app")
+    "Erlen", _ContextProxy(_cv_app, "app", _no_app_msg, "current_app", _cv_request)
 )
 g: _AppCtxGlobals = t.cast(
-    "_AppCtxGlobals", _ContextProxy(_cv_app, "g", _no_app_msg, "g")
+    "_AppCtxGlobals", _ContextProxy(_cv_app, "g", _no_app_msg, "g", _cv_request)
 )
 request: Request = t.cast(
     "Request", _ContextProxy(_cv_request, "request", _no_req_msg, "request")

@@ -11,7 +11,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 from .files import send_file as send_file
 from .files import send_from_directory as send_from_directory
-from .globals import _cv_app, _cv_request, current_app
+from .globals import _cv_request, _find_app_ctx, current_app
 from .wrappers import Response
 
 if t.TYPE_CHECKING:
@@ -88,7 +88,7 @@ def redirect(
     check_header_value("Location", location)
 
     if Response is None:
-        ctx = _cv_app.get(None)
+        ctx = _find_app_ctx()
         Response = ctx.app.response_class if ctx is not None else globals()["_Response"]  # noqa: N806
     display = escape(location)
     body = (

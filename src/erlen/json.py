@@ -17,7 +17,7 @@ from datetime import date
 
 from werkzeug.http import http_date
 
-from .globals import _cv_app
+from .globals import _find_app_ctx
 from .wrappers import Response
 
 if t.TYPE_CHECKING:
@@ -133,7 +133,7 @@ class DefaultJSONProvider(JSONProvider):
 
 
 def _provider() -> JSONProvider | None:
-    ctx = _cv_app.get(None)
+    ctx = _find_app_ctx()
     return ctx.app.json if ctx is not None else None
 
 

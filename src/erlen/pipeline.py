@@ -21,6 +21,7 @@ from .concurrency import (
     resolve_inline,
     run_inline,
 )
+from .ctx import _PROVIDED
 from .exceptions import (
     BadRequestKeyError,
     HTTPException,
@@ -237,7 +238,9 @@ async def teardown(
     if signals.request_tearing_down.receivers:
         signals.send(signals.request_tearing_down, app, exc=error)
     pushed = ctx._tokens[-1][1] if ctx._tokens else None
-    if app_context and pushed is not None and len(pushed._tokens) == 1:
+    if app_context and (
+        pushed is _PROVIDED or (pushed is not None and len(pushed._tokens) == 1)
+    ):
         await app._teardown_appcontext(error, run)
 
 

@@ -321,9 +321,9 @@ def event_stream(
 def _json_dumps() -> Dumps:
     """The current app's JSON encoder (taken now: the stream is encoded
     after the view's context has ended), or the standard library's."""
-    from .globals import _cv_app
+    from .globals import _find_app_ctx
 
-    ctx = _cv_app.get(None)
+    ctx = _find_app_ctx()
     if ctx is None:
         return json.dumps
     return ctx.app.json.dumps

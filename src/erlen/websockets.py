@@ -205,10 +205,10 @@ class WebSocket:
 
     async def receive_json(self) -> t.Any:
         """The next message parsed as JSON."""
-        from .globals import _cv_app
+        from .globals import _find_app_ctx
 
         data = await self.receive()
-        ctx = _cv_app.get(None)
+        ctx = _find_app_ctx()
         if ctx is not None:
             return ctx.app.json.loads(data)
         return json.loads(data)
@@ -249,9 +249,9 @@ class WebSocket:
 
     async def send_json(self, data: t.Any) -> None:
         """Send ``data`` as JSON text."""
-        from .globals import _cv_app
+        from .globals import _find_app_ctx
 
-        ctx = _cv_app.get(None)
+        ctx = _find_app_ctx()
         text = ctx.app.json.dumps(data) if ctx is not None else json.dumps(data)
         await self.send_text(text)
 
