@@ -436,9 +436,12 @@ class _CookieSerializer(URLSafeTimedSerializer):
             expected = _b64decode(signature)
         except ValueError:
             expected = None
-        if expected is None or not any(
-            hmac.compare_digest(expected, _mac(mac, value))
-            for mac in self._verifying_macs
+        macs = self._verifying_macs
+        if expected is None or not (
+            # PERF: one key (no fallbacks), no generator (~0.3 us).
+            hmac.compare_digest(expected, _mac(macs[0], value))
+            if len(macs) == 1
+            else any(hmac.compare_digest(expected, _mac(mac, value)) for mac in macs)
         ):
             error = BadTimeSignature if b"." in value else BadSignature
             raise error(f"Signature {signature!r} does not match", payload=value)
