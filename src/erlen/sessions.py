@@ -357,8 +357,9 @@ def _mac(keyed: hmac.HMAC, message: bytes) -> bytes:
     return mac.digest()
 
 
-#: The fewest bytes zlib writes for any input: a 2-byte header, a 4-byte
-#: checksum and 3 bytes of deflate data (one literal and the end of block).
+#: The fewest bytes zlib writes for any non-empty input: a 2-byte header,
+#: a 4-byte checksum and 3 bytes of deflate data (a block header, one
+#: literal and the end of block).
 _MIN_ZLIB = 9
 
 #: The timestamp of the last second a datetime can hold.
