@@ -163,9 +163,9 @@ class _Proxy:
 
 class _ContextProxy(_Proxy):
     """A :class:`_Proxy` for an attribute of the current context: reading an
-    attribute or an item through it is one call, not three (the proxy's,
-    its getter's and the context lookup's).  ``request.args`` in a view is
-    one of these.
+    attribute through it is one call, not two (the proxy's and its
+    getter's).  ``request.args`` in a view is one of these; everything else
+    (items, iteration, ...) goes through the getter.
 
     With ``fallback``, a context in that variable is used when ``var`` has
     none: ``current_app`` and ``g`` read the request context that provides
@@ -206,16 +206,6 @@ class _ContextProxy(_Proxy):
             if ctx is None:
                 raise RuntimeError(self.__message)
         return getattr(getattr(ctx, self.__attr), name)
-
-    def __getitem__(self, key: t.Any) -> t.Any:
-        ctx = self.__var.get(None)
-        if ctx is None:
-            fallback = self.__fallback
-            if fallback is not None:
-                ctx = fallback.get(None)
-            if ctx is None:
-                raise RuntimeError(self.__message)
-        return getattr(ctx, self.__attr)[key]
 
 
 current_app: Erlen = t.cast(
