@@ -10,6 +10,8 @@ Tests of the object alone build a ``flask.Response`` and an
 
 from __future__ import annotations
 
+import json
+import threading
 import typing as t
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
@@ -545,3 +547,80 @@ def test_json_provider_subclass_dumps_is_used(
     response = client.get("/data")
     assert response.data == b'{"KEY":"VALUE"}\n'
     assert response.mimetype == "application/json"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"b": [1, 2.5, None, True], "a": {"z": "é", "y": ["\u2028", ""]}},
+        "text",
+        [float("inf"), -0.0, 10**30],
+        {2: "int keys", 1: datetime(2026, 1, 2, tzinfo=UTC)},
+    ],
+)
+def test_jsonify_output_is_json_dumps_with_flasks_settings(value: t.Any) -> None:
+    app = erlen.Erlen(__name__)
+    with app.app_context():
+        for _ in range(2):  # the encoder made, then reused
+            ours = erlen.json._dumps_compact(value)
+            assert ours == json.dumps(
+                value, default=app.json.default, sort_keys=True, separators=(",", ":")
+            )
+    with flask.Flask(__name__).app_context():
+        assert flask.json.dumps(value, separators=(",", ":")) == ours
+
+
+def test_json_encoder_after_errors_encodes_the_same_containers() -> None:
+    app = erlen.Erlen(__name__)
+    with app.app_context():
+        box: list[t.Any] = [{"bad": object()}]
+        with pytest.raises(TypeError, match="not JSON serializable"):
+            erlen.json._dumps_compact({"a": box})
+        box[0]["bad"] = 1  # what failed is fixed: it encodes
+        assert erlen.json._dumps_compact({"a": box}) == '{"a":[{"bad":1}]}'
+        loop: list[t.Any] = []
+        loop.append({"again": loop})
+        with pytest.raises(ValueError, match="Circular reference"):
+            erlen.json._dumps_compact({"a": loop})
+        loop[0]["again"] = []
+        assert erlen.json._dumps_compact({"a": loop}) == '{"a":[{"again":[]}]}'
+
+
+def test_json_encoder_threads_encode_one_object_at_once() -> None:
+    # Both threads are inside the same list when they meet at the barrier:
+    # an encoder shared between them would take the second for a circular
+    # reference.
+    barrier = threading.Barrier(2, timeout=10)
+
+    class Meet:
+        pass
+
+    class Provider(erlen.json.DefaultJSONProvider):
+        @staticmethod
+        def default(o: t.Any) -> t.Any:
+            barrier.wait()
+            return "met"
+
+    app = erlen.Erlen(__name__)
+    app.json = Provider(app)
+    shared = [Meet()]
+    results: list[str] = []
+
+    def encode() -> None:
+        with app.app_context():
+            results.append(erlen.json._dumps_compact({"x": shared}))
+
+    threads = [threading.Thread(target=encode) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == ['{"x":["met"]}', '{"x":["met"]}']
+
+
+def test_jsonify_without_the_c_encoder(monkeypatch: pytest.MonkeyPatch) -> None:
+    # An interpreter without json's C accelerator gets the Python encoder.
+    monkeypatch.setattr(erlen.json, "_c_make_encoder", None)
+    app = erlen.Erlen(__name__)
+    with app.app_context():
+        assert erlen.jsonify({"b": 1, "a": [True]}).data == b'{"a":[true],"b":1}\n'
