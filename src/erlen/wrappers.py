@@ -1392,6 +1392,10 @@ class Response:
             samesite,
             partitioned,
         )
+        if header is not None and type(self.headers) is ResponseHeaders:
+            # PERF: the plain header has nothing to check (~0.4 us).
+            self.headers._list.append(("Set-Cookie", header))
+            return
         if header is None:
             _check_cookie(key, value, path, domain)
             header = dump_cookie(
