@@ -8,6 +8,7 @@ sessions.
 from __future__ import annotations
 
 import base64
+import json
 import time
 import types
 import typing as t
@@ -275,6 +276,80 @@ def test_serializer_register_a_tag() -> None:
     serializer.register(TagSet, force=True, index=0)
     assert serializer.order[0].key == " set"
     assert len(serializer.order) == len(TaggedJSONSerializer.default_tags) + 1
+
+
+#: Parsed JSON whose objects are often one-key dicts under a tag's key.
+TAGGED_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=6),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.sampled_from([" t", " di", " b", " m", " u", " d", "a", " x"]),
+            inner,
+            max_size=2,
+        )
+    ),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=TAGGED_JSON)
+def test_serializer_loads_is_untag_of_json_loads(value: t.Any) -> None:
+    # The fast path (the tags undone while decoding) against the general
+    # one: the same value or the same error (a bad tag payload).
+    text = json.dumps(value)
+    serializer = TaggedJSONSerializer()
+
+    def outcome(loads: t.Callable[[], t.Any]) -> t.Any:
+        try:
+            return ("value", loads())
+        except Exception as e:
+            return ("error", type(e))
+
+    with Erlen("e").app_context():
+        ours = outcome(lambda: serializer.loads(text))
+    theirs = outcome(lambda: serializer.untag(json.loads(text)))
+    assert ours[0] == theirs[0]
+    assert ours[1] is theirs[1] if ours[0] == "error" else same(ours[1], theirs[1])
+
+
+def test_serializer_loads_keeps_json_loads_errors() -> None:
+    serializer = TaggedJSONSerializer()
+    for text in ("\ufeff{}", "{} x", "{", ""):
+        with pytest.raises(json.JSONDecodeError) as theirs:
+            json.loads(text)
+        with pytest.raises(json.JSONDecodeError) as ours:
+            serializer.loads(text)
+        assert str(ours.value) == str(theirs.value)
+
+
+def test_serializer_loads_with_the_apps_own_provider() -> None:
+    # A provider with its own loads (orjson, say) still parses the session.
+    calls = []
+
+    class Provider(erlen.json.DefaultJSONProvider):
+        def loads(self, s: str | bytes, **kwargs: t.Any) -> t.Any:
+            calls.append(s)
+            return super().loads(s, **kwargs)
+
+    app = Erlen("e")
+    app.json = Provider(app)
+    with app.app_context():
+        assert TaggedJSONSerializer().loads('{"a":{" t":[1]}}') == {"a": (1,)}
+    assert calls == ['{"a":{" t":[1]}}']
+
+
+def test_serializer_subclass_untag_is_used() -> None:
+    seen: list[t.Any] = []
+
+    class Recording(TaggedJSONSerializer):
+        def untag(self, value: t.Any) -> t.Any:
+            seen.append(value)
+            return super().untag(value)
+
+    assert Recording().loads('{"a":{" t":[1]}}') == {"a": (1,)}
+    assert seen[0] == {"a": {" t": [1]}}
 
 
 # -- the cookie serializer: itsdangerous' format, held to itsdangerous -----------
