@@ -28,6 +28,8 @@ TARGET_TEMPLATE = 1.15  # template route / Jinja2's render alone
 TARGET_ROUTES_1K = 1.2  # 1 000 routes / 10 routes
 TARGET_ROUTES_10K = 1.5  # 10 000 routes / 10 routes
 TARGET_IMPORT = 1.0  # import erlen / import flask
+TARGET_WIRE = 1.0  # Erlen's req/s / Falcon's (granian WSGI), Starlette's (uvicorn)
+WIRE_TARGET_SERVERS = ("granian-wsgi", "uvicorn")
 
 
 def _median(cases: dict[str, t.Any], case: str, label: str) -> float | None:
@@ -409,6 +411,44 @@ def wire_text(results: dict[str, t.Any]) -> str:
                 row[0] += f" ({errs} socket errors/non-2xx)"
             rows.append(row)
         parts.append(_table(server, header, rows, 12))
+    side = results.get("paired", {})
+    if side:
+        routes = s.get("routes", [])
+        rows = []
+        for key, entry in side.items():
+            if "error" in entry:
+                rows.append([key, "ERROR " + entry["error"][:60]] + [""] * len(routes))
+                continue
+            row = [key]
+            medians = []
+            for r in routes:
+                found = entry.get(r)
+                if found:
+                    medians.append(found["median_ratio"])
+                row.append(
+                    f"{found['median_ratio']:.2f}"
+                    f" ({min(found['ratios']):.2f}-{max(found['ratios']):.2f})"
+                    if found
+                    else "-"
+                )
+            if entry.get("server") in WIRE_TARGET_SERVERS and medians:
+                met = min(medians) >= TARGET_WIRE
+                row.append("ok" if met else "no")
+            else:
+                row.append("-")
+            rows.append(row)
+        parts.append(
+            _table(
+                f"Side by side: Erlen's req/s / the peer's, the two loaded in turns,"
+                f" {s.get('paired_rounds')} rounds of {s.get('paired_seconds')} s;"
+                f" median (range) of the rounds' ratios, higher is better;"
+                f" target: at least {TARGET_WIRE:.2f} under granian WSGI and"
+                " uvicorn",
+                ["server: erlen / peer"] + [f"{r} ratio" for r in routes] + ["target"],
+                rows,
+                12,
+            )
+        )
     conc = results.get("concurrency", {})
     if conc:
         rows = []

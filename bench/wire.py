@@ -6,6 +6,10 @@ by ``wrk`` on 127.0.0.1 (and nothing else: every address here is loopback).
   ``wrk -t1 -c64`` for a few seconds per route, requests/s and p99 latency;
   the whole matrix is run twice (the second pass in reverse order) so the
   difference between the two passes shows the noise.
+* side by side: the issue's over-the-wire targets (Erlen against Falcon
+  under granian's WSGI interface, against Starlette under uvicorn and
+  granian's ASGI one), the two servers loaded in turns, round by round;
+  the median of the rounds' ratios is the figure to read.
 * concurrency: a view that waits 100 ms (``await asyncio.sleep`` in async
   views, ``time.sleep`` in ``def`` ones), 1 000 connections; ASGI apps under
   one uvicorn process, WSGI apps under gunicorn's gthread worker with 8
@@ -22,6 +26,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -256,6 +261,77 @@ def wrk(
     return parse_wrk(proc.stdout)
 
 
+#: The over-the-wire targets of the benchmark issue, measured side by side:
+#: (server, Erlen's row, the peer's row).
+PAIRED = [
+    ("granian-wsgi", "erlen", "falcon"),
+    ("uvicorn", "erlen-asgi", "starlette"),
+    ("granian-asgi", "erlen-asgi", "starlette"),
+]
+
+
+def paired(
+    cases: list[spec.Case],
+    rounds: int,
+    seconds: float,
+    log: t.Callable[[str], None] = print,
+    frameworks: list[str] | None = None,
+) -> dict[str, t.Any]:
+    """Erlen against one peer under one server, both servers running (pinned
+    to the same CPU, only one loaded at a time), loaded in turns: A B, B A,
+    A B... for ``rounds`` rounds.  Each round's ratio compares two runs a few
+    seconds apart, so the machine's drift (on the 2-core VM, the same app
+    varies by a third between the passes of the matrix) mostly cancels."""
+    found: dict[str, t.Any] = {}
+    for server_name, ours, theirs in PAIRED:
+        if frameworks and not {ours, theirs} <= set(frameworks):
+            continue
+        key = f"{server_name}: {ours} / {theirs}"
+        entry = found[key] = {"server": server_name, "ours": ours, "theirs": theirs}
+        servers = {ours: Server(ours, server_name), theirs: Server(theirs, server_name)}
+        try:
+            for server in servers.values():
+                server.wait_ready()
+                for case in cases:
+                    check_route(server.url, case)
+            for case in cases:
+                query = f"?{case.request.query}" if case.request.query else ""
+                urls = {
+                    label: server.url + case.request.path + query
+                    for label, server in servers.items()
+                }
+                for url in urls.values():
+                    wrk(url, 1, 64)  # warm up
+                rps: dict[str, list[float]] = {ours: [], theirs: []}
+                for round_no in range(rounds):
+                    order = (ours, theirs) if round_no % 2 == 0 else (theirs, ours)
+                    for label in order:
+                        rps[label].append(wrk(urls[label], seconds, 64)["rps"] or 0.0)
+                ratios = [
+                    a / b if b else 0.0
+                    for a, b in zip(rps[ours], rps[theirs], strict=True)
+                ]
+                entry[case.name] = {
+                    "ours_rps": rps[ours],
+                    "theirs_rps": rps[theirs],
+                    "ratios": ratios,
+                    "median_ratio": statistics.median(ratios),
+                }
+                log(
+                    f"    {key:40} {case.name:5} ratio"
+                    f" {statistics.median(ratios):.2f} (rounds: "
+                    + " ".join(f"{r:.2f}" for r in ratios)
+                    + ")"
+                )
+        except Exception as e:
+            entry["error"] = str(e)[:500]
+            log(f"    {key} ERROR {e}")
+        finally:
+            for server in servers.values():
+                server.stop()
+    return found
+
+
 def _brief(result: dict[str, t.Any]) -> str:
     errors = sum(result["socket_errors"].values()) + result["non_2xx"]
     return (
@@ -313,6 +389,11 @@ def run(
             finally:
                 server.stop()
 
+    rounds = 3 if quick else 7
+    log(f"  side by side: Erlen and a peer in turns, {rounds} rounds of {seconds} s")
+    paired_seconds = 1 if quick else 3
+    side_by_side = paired(cases, rounds, paired_seconds, log, frameworks)
+
     concurrency: dict[str, t.Any] = {}
     seconds_c = 4 if quick else 10
     log(f"  concurrency: 100 ms view, 1000 connections, {seconds_c} s, twice")
@@ -347,9 +428,12 @@ def run(
             "threads": 1,
             "concurrency_seconds": seconds_c,
             "concurrency_connections": 1000,
+            "paired_rounds": rounds,
+            "paired_seconds": paired_seconds,
             "pinned": bool(_pin(0)),
             "routes": [c.name for c in cases],
         },
         "throughput": throughput,
+        "paired": side_by_side,
         "concurrency": concurrency,
     }
