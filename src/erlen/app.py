@@ -1070,9 +1070,13 @@ class Erlen(Scaffold):
         and the tuples ``(body, status)``, ``(body, headers)`` and
         ``(body, status, headers)``.
         """
-        if type(rv) is str:
+        kind = type(rv)
+        if kind is str:
             # PERF: the most common return value, without the tests below.
             return self.response_class(rv)
+        if kind is dict:
+            # PERF: the next most common (an API's), without them either.
+            return self.json.response(rv)
         status = headers = None
         if isinstance(rv, tuple):
             n = len(rv)
