@@ -390,8 +390,8 @@ def run(
                 server.stop()
 
     rounds = 3 if quick else 7
-    log(f"  side by side: Erlen and a peer in turns, {rounds} rounds of {seconds} s")
     paired_seconds = 1 if quick else 3
+    log(f"  side by side: Erlen and a peer in turns, {rounds} x {paired_seconds} s")
     side_by_side = paired(cases, rounds, paired_seconds, log, frameworks)
 
     concurrency: dict[str, t.Any] = {}
