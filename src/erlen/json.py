@@ -105,8 +105,8 @@ class DefaultJSONProvider(JSONProvider):
     def loads(self, s: str | bytes, **kwargs: t.Any) -> t.Any:
         return _json.loads(s, **kwargs)
 
-    _encoder: tuple[t.Any, _json.JSONEncoder] | None = None
-    _threads: threading.local
+    #: The settings, the encoder made for them, and its C cores by thread.
+    _encoder: tuple[t.Any, _json.JSONEncoder, threading.local] | None = None
 
     def _dumps_compact(self, obj: t.Any) -> str:
         """``self.dumps(obj, separators=(",", ":"))``: for ``jsonify`` and the
@@ -128,11 +128,11 @@ class DefaultJSONProvider(JSONProvider):
                     sort_keys=self.sort_keys,
                     separators=(",", ":"),
                 ),
+                threading.local(),
             )
-            self._threads = threading.local()
         if _c_make_encoder is None:  # no C accelerator: the pure-Python path
             return encoder[1].encode(obj)
-        threads = self._threads
+        threads = encoder[2]
         core = getattr(threads, "core", None)
         if core is None:
             # The arguments JSONEncoder.iterencode gives it for the settings
