@@ -193,6 +193,34 @@ def test_status_setters() -> None:
             cls(status="  ")
 
 
+def test_status_lines_through_every_way_of_setting_them() -> None:
+    # Twice each: the second time comes from the status lines already made.
+    for _ in range(2):
+        for code in (200, 201, 302, 404, 418, 299, 599, HTTPStatus.NOT_FOUND):
+            theirs = flask.Response("x", code)
+            for ours in (
+                erlen.Response("x", code),
+                erlen.Response(["x"], status=code),
+                erlen.Response(headers={"X-A": "1"}, status=code),
+            ):
+                assert (ours.status, ours.status_code) == (
+                    theirs.status,
+                    theirs.status_code,
+                ), code
+            ours = erlen.Response("x")
+            ours.status_code = code
+            assert ours.status == theirs.status, code
+
+
+def test_status_line_of_a_code_added_to_the_table(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert erlen.Response("x", 599).status == "599 UNKNOWN"
+    monkeypatch.setitem(erlen.exceptions.HTTP_STATUS_CODES, 599, "Custom")
+    for _ in range(2):
+        assert erlen.Response("x", 599).status == "599 CUSTOM"
+
+
 def test_body_accessors() -> None:
     theirs, ours = flask.Response("héllo"), erlen.Response("héllo")
     for r in (theirs, ours):
