@@ -879,30 +879,35 @@ class Erlen(Scaffold):
             )
             return
         websocket = request.scheme in _WEBSOCKET_SCHEMES  # is_websocket
+        url_map = self.url_map
         try:
-            if self.url_map.host_matching:
-                rule, args = self.url_map.match(
-                    request.path,
-                    request.method,
-                    host=host.lower(),
-                    websocket=websocket,
+            # PERF: a 404 or 405 comes back as the error (url_map.match would
+            # raise it), kept to be raised where the view would be called.
+            if url_map.host_matching:
+                found = url_map._match(
+                    request.path, request.method, None, host.lower(), websocket
                 )
             else:
-                rule, args = self.url_map.match(
+                found = url_map._match(
                     request.path,
                     request.method,
-                    subdomain=(
+                    (
                         self._subdomain_for(request)
                         if self.subdomain_matching
-                        else self.url_map.default_subdomain
+                        else url_map.default_subdomain
                     ),
-                    websocket=websocket,
+                    None,
+                    websocket,
                 )
         except exc.RequestRedirect as e:
             request.routing_exception = _relative_redirect(request, e)
         except exc.HTTPException as e:
             request.routing_exception = e
         else:
+            if not isinstance(found, tuple):
+                request.routing_exception = found
+                return
+            rule, args = found
             request.url_rule = rule
             request.view_args = args
             if (request.method not in _SAFE_METHODS or websocket) and config[

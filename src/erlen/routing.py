@@ -31,7 +31,13 @@ from ast import literal_eval
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from urllib.parse import quote, quote_plus, urlencode
 
-from .exceptions import BadRequest, MethodNotAllowed, NotFound, RequestRedirect
+from .exceptions import (
+    BadRequest,
+    HTTPException,
+    MethodNotAllowed,
+    NotFound,
+    RequestRedirect,
+)
 
 __all__ = [
     "AnyConverter",
@@ -1495,6 +1501,23 @@ class Map:
             trailing slash, repeated slashes, a rule's ``redirect_to`` or a
             URL that spells another rule's defaults.
         """
+        found = self._match(path, method, subdomain, host, websocket)
+        if isinstance(found, tuple):
+            return found
+        raise found
+
+    def _match(
+        self,
+        path: str,
+        method: str,
+        subdomain: str | None,
+        host: str | None,
+        websocket: bool,
+    ) -> tuple[Rule, dict[str, t.Any]] | HTTPException:
+        """:meth:`match`, with the error of a failed match returned, not
+        raised (redirects are still raised).  PERF: the request's matcher
+        stores a 404 or 405 for later without raising and catching it
+        (~0.4 us of a 404)."""
         matcher = self._matcher
         if matcher is None:
             matcher = self._compile()
@@ -1538,7 +1561,7 @@ class Map:
             if again is not None and again[0].merge_slashes:
                 raise RequestRedirect(_location(merged))
         if found is None:
-            self._fail(matcher, domain, path, method, websocket)
+            return self._failure(matcher, domain, path, method, websocket)
 
         rule, values = found
         # PERF: dict(zip(...)) costs ~0.25 us; most rules have one variable.
@@ -1554,28 +1577,28 @@ class Map:
             self._redirect(rule, result, method)
         return rule, result
 
-    def _fail(
+    def _failure(
         self, matcher: _Matcher, domain: str, path: str, method: str, websocket: bool
-    ) -> t.NoReturn:
+    ) -> HTTPException:
         # The slow path: walk again, this time noting near misses.
         diag = _Diagnosis()
         matcher.find(domain, path, method, websocket, diag)
         if self.merge_slashes and "//" in path:
             matcher.find(domain, _merge_slashes(path), method, websocket, diag)
         if diag.methods:
-            raise MethodNotAllowed(valid_methods=diag.methods)
+            return MethodNotAllowed(valid_methods=diag.methods)
         if diag.websocket:
             if websocket:
-                raise WebsocketMismatch(
+                return WebsocketMismatch(
                     "This URL serves plain HTTP requests, not websockets; request"
                     " it over HTTP, or route the websocket to a rule declared"
                     " with websocket=True."
                 )
-            raise WebsocketMismatch(
+            return WebsocketMismatch(
                 "This URL is a websocket endpoint; connect to it with a websocket"
                 " (ws:// or wss://), not a plain HTTP request."
             )
-        raise NotFound()
+        return NotFound()
 
     def _redirect(self, rule: Rule, values: dict[str, t.Any], method: str) -> None:
         redirect_to = rule.redirect_to
