@@ -11,7 +11,7 @@ import uuid
 from urllib.parse import unquote
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from werkzeug.datastructures import MultiDict
 
@@ -1365,3 +1365,38 @@ def test_build_like_werkzeug(
     expected = adapter.build(endpoint, values, method=method)
     domain, path = url_map.build(endpoint, values, method)
     assert (f"http://{domain}.example.com{path}" if domain else path) == expected
+
+
+#: Patterns sharing prefixes, so that a path meets several rules.
+_PATTERNS = ["/a", "/a/", "/a/<int:x>", "/a/<x>", "/b/<path:p>", "/<x>/c", "/a/<x>/c"]
+_METHODS = ["GET", "POST", "PUT", "DELETE"]
+
+
+@given(
+    rules=st.lists(
+        st.tuples(
+            st.sampled_from(_PATTERNS),
+            st.lists(st.sampled_from(_METHODS), min_size=1, max_size=3, unique=True),
+            st.booleans(),
+        ),
+        min_size=1,
+        max_size=5,
+    ),
+    path=st.sampled_from(
+        ["/a", "/a/", "/a/1", "/a/z", "/b/q/r", "/z/c", "/a/z/c", "/q"]
+    ),
+    method=st.sampled_from([*_METHODS, "PATCH"]),
+)
+@example(rules=[("/b/<path:p>", ["GET"], True)], path="/b/q/r", method="POST")
+@example(rules=[("/a", ["GET"], False)], path="/a/", method="POST")
+@settings(max_examples=300)
+def test_failed_match_diagnosis_like_werkzeug(
+    rules: list[tuple[str, list[str], bool]], path: str, method: str
+) -> None:
+    # 404, or 405 with every method the rules at the path allow, as
+    # Werkzeug tells them (the walk notes near misses as it goes).
+    spec = [
+        (pattern, {"methods": methods, "strict_slashes": strict})
+        for pattern, methods, strict in rules
+    ]
+    assert erlen_outcome(spec, path, method) == werkzeug_outcome(spec, path, method)

@@ -1116,21 +1116,31 @@ class _SlashRequired(Exception):
     """Internal: the path matches a strict rule once a slash is appended."""
 
 
-class _Diagnosis:
-    """What a failed match learned: methods that would have matched and
-    whether a rule of the other protocol matched."""
-
-    __slots__ = ("methods", "websocket")
-
-    def __init__(self) -> None:
-        self.methods: set[str] = set()
-        self.websocket = False
-
-    def record(self, rule: Rule, method: str, websocket: bool) -> None:
+def _failure(misses: list[Rule], method: str, websocket: bool) -> HTTPException:
+    """The error of a failed match, from the rules at the path's end that
+    refused ``method`` (405, with the methods they allow) or the protocol
+    (400 :class:`WebsocketMismatch`); none: 404."""
+    methods: set[str] = set()
+    other_protocol = False
+    for rule in misses:
         if rule.methods is not None and method not in rule.methods:
-            self.methods.update(rule.methods)
+            methods.update(rule.methods)
         elif rule.websocket != websocket:
-            self.websocket = True
+            other_protocol = True
+    if methods:
+        return MethodNotAllowed(valid_methods=methods)
+    if other_protocol:
+        if websocket:
+            return WebsocketMismatch(
+                "This URL serves plain HTTP requests, not websockets; request"
+                " it over HTTP, or route the websocket to a rule declared"
+                " with websocket=True."
+            )
+        return WebsocketMismatch(
+            "This URL is a websocket endpoint; connect to it with a websocket"
+            " (ws:// or wss://), not a plain HTTP request."
+        )
+    return NotFound()
 
 
 _Found = tuple[Rule, list[t.Any]]
@@ -1165,9 +1175,11 @@ class _Matcher:
         path: str,
         method: str,
         websocket: bool,
-        diag: _Diagnosis | None,
+        misses: list[Rule] | None,
     ) -> _Found | None:
-        """Find the rule for ``path``; ``None`` if there is none.
+        """Find the rule for ``path``; ``None`` if there is none.  With
+        ``misses``, the rules met at the path's end that refused the method
+        or protocol are appended to it (a failed match's diagnosis).
 
         :raises _SlashRequired: when a strict rule matches ``path + "/"``.
         """
@@ -1175,13 +1187,15 @@ class _Matcher:
         n = len(parts)
         root = self.domains.static.get(domain)
         if root is not None:
-            found = _walk(root, parts, 1, n, method, websocket, [], diag)
+            found = _walk(root, parts, 1, n, method, websocket, [], misses)
             if found is not None:
                 return found
         for entry in self.domains.dynamic:
             values = _match_dynamic(entry, domain)
             if values is not None:
-                found = _walk(entry.node, parts, 1, n, method, websocket, values, diag)
+                found = _walk(
+                    entry.node, parts, 1, n, method, websocket, values, misses
+                )
                 if found is not None:
                     return found
         return None
@@ -1216,20 +1230,20 @@ def _walk(
     method: str,
     websocket: bool,
     values: list[t.Any],
-    diag: _Diagnosis | None,
+    misses: list[Rule] | None,
 ) -> _Found | None:
     """Depth-first search of the trie from ``node`` for ``parts[i:]``: the
     static child first, then the dynamic entries in priority order.  Values
     converted on the way are appended to ``values`` (and removed again when a
-    branch fails).  With ``diag``, near misses are recorded.
+    branch fails).  With ``misses``, near misses are appended to it.
     """
     if i == n:
         for rule in node.rules:
             methods = rule.methods
             if (methods is None or method in methods) and rule.websocket == websocket:
                 return rule, values
-            if diag is not None:
-                diag.record(rule, method, websocket)
+            if misses is not None:
+                misses.append(rule)
         # The rule may end in a slash that the path lacks.
         child = node.static.get("")
         if child is not None:
@@ -1246,7 +1260,7 @@ def _walk(
     part = parts[i]
     child = node.static.get(part)
     if child is not None:
-        found = _walk(child, parts, i + 1, n, method, websocket, values, diag)
+        found = _walk(child, parts, i + 1, n, method, websocket, values, misses)
         if found is not None:
             return found
     if not part and i == n - 1 and node.rules:
@@ -1257,8 +1271,8 @@ def _walk(
             methods = rule.methods
             if (methods is None or method in methods) and rule.websocket == websocket:
                 return rule, values
-            if diag is not None:
-                diag.record(rule, method, websocket)
+            if misses is not None:
+                misses.append(rule)
 
     for entry in node.dynamic:
         single = entry.single
@@ -1275,12 +1289,14 @@ def _walk(
             except ValidationError:
                 continue
             values.append(value)
-            found = _walk(entry.node, parts, i + 1, n, method, websocket, values, diag)
+            found = _walk(
+                entry.node, parts, i + 1, n, method, websocket, values, misses
+            )
             if found is not None:
                 return found
             values.pop()
         elif entry.tail:
-            found = _tail(entry, parts, i, method, websocket, values, diag)
+            found = _tail(entry, parts, i, method, websocket, values, misses)
             if found is not None:
                 return found
         else:
@@ -1289,7 +1305,9 @@ def _walk(
                 continue
             size = len(values)
             values.extend(converted)
-            found = _walk(entry.node, parts, i + 1, n, method, websocket, values, diag)
+            found = _walk(
+                entry.node, parts, i + 1, n, method, websocket, values, misses
+            )
             if found is not None:
                 return found
             del values[size:]
@@ -1303,7 +1321,7 @@ def _tail(
     method: str,
     websocket: bool,
     values: list[t.Any],
-    diag: _Diagnosis | None,
+    misses: list[Rule] | None,
 ) -> _Found | None:
     """Match the rest of the path against a tail (a rule's part from its
     first slash-spanning converter on)."""
@@ -1327,8 +1345,8 @@ def _tail(
             if slash_missing and rule.strict_slashes:
                 raise _SlashRequired()
             return rule, values + converted
-        if diag is not None and not slash_missing:
-            diag.record(rule, method, websocket)
+        if misses is not None and not slash_missing:
+            misses.append(rule)
     return None
 
 
@@ -1548,20 +1566,24 @@ class Map:
 
         if path[:1] != "/":
             path = "/" + path
+        # PERF: the walk notes the rules that refused the method or protocol
+        # as it goes, so a failed match needs no second walk to tell a 405
+        # from a 404 (~0.8 us of a 404; a list more for a dynamic route).
+        misses: list[Rule] = []
         try:
-            found = matcher.find(domain, path, method, websocket, None)
+            found = matcher.find(domain, path, method, websocket, misses)
         except _SlashRequired:
             raise RequestRedirect(_location(path + "/")) from None
         if found is None and self.merge_slashes and "//" in path:
             merged = _merge_slashes(path)
             try:
-                again = matcher.find(domain, merged, method, websocket, None)
+                again = matcher.find(domain, merged, method, websocket, misses)
             except _SlashRequired:
                 raise RequestRedirect(_location(merged + "/")) from None
             if again is not None and again[0].merge_slashes:
                 raise RequestRedirect(_location(merged))
         if found is None:
-            return self._failure(matcher, domain, path, method, websocket)
+            return _failure(misses, method, websocket)
 
         rule, values = found
         # PERF: dict(zip(...)) costs ~0.25 us; most rules have one variable.
@@ -1576,29 +1598,6 @@ class Map:
         if rule._special:
             self._redirect(rule, result, method)
         return rule, result
-
-    def _failure(
-        self, matcher: _Matcher, domain: str, path: str, method: str, websocket: bool
-    ) -> HTTPException:
-        # The slow path: walk again, this time noting near misses.
-        diag = _Diagnosis()
-        matcher.find(domain, path, method, websocket, diag)
-        if self.merge_slashes and "//" in path:
-            matcher.find(domain, _merge_slashes(path), method, websocket, diag)
-        if diag.methods:
-            return MethodNotAllowed(valid_methods=diag.methods)
-        if diag.websocket:
-            if websocket:
-                return WebsocketMismatch(
-                    "This URL serves plain HTTP requests, not websockets; request"
-                    " it over HTTP, or route the websocket to a rule declared"
-                    " with websocket=True."
-                )
-            return WebsocketMismatch(
-                "This URL is a websocket endpoint; connect to it with a websocket"
-                " (ws:// or wss://), not a plain HTTP request."
-            )
-        return NotFound()
 
     def _redirect(self, rule: Rule, values: dict[str, t.Any], method: str) -> None:
         redirect_to = rule.redirect_to
