@@ -443,6 +443,33 @@ def test_exception_in_error_handler_reaches_500_handler(
     assert p.check("/missing").data == b"500 after KeyError"
 
 
+@pytest.mark.parametrize("path", ["/missing", "/only-post"])
+def test_error_in_a_routing_error_handler_has_it_as_context(
+    pair: Callable[..., FlaskPair], path: str
+) -> None:
+    # A 404 or 405 is handled as if the view had raised it: what its
+    # handler raises carries it as __context__, in both frameworks.
+    def setup(app: t.Any, m: SimpleNamespace) -> None:
+        @app.post("/only-post")
+        def only_post() -> str:
+            return "posted"
+
+        @app.errorhandler(404)
+        @app.errorhandler(405)
+        def broken(e: t.Any) -> str:
+            raise KeyError(type(e).__name__)
+
+    p = pair(setup, PROPAGATE_EXCEPTIONS=True)
+    with pytest.raises(KeyError) as theirs:
+        p.flask.get(path)
+    with pytest.raises(KeyError) as ours:
+        p.erlen.get(path)
+    assert ours.value.args == theirs.value.args
+    assert (
+        type(ours.value.__context__).__name__ == type(theirs.value.__context__).__name__
+    )
+
+
 def test_exception_in_500_handler_is_plain_500(
     client: ErlenClient, app: Erlen, caplog: pytest.LogCaptureFixture
 ) -> None:

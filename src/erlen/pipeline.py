@@ -57,6 +57,7 @@ async def handle_request(app: Erlen, ctx: RequestContext, run: Runner) -> Respon
     ctx.push()
     request = ctx.request
     error: BaseException | None = None
+    routing_error: HTTPException | None = None
     try:
         try:
             app._got_first_request = True
@@ -72,7 +73,13 @@ async def handle_request(app: Erlen, ctx: RequestContext, run: Runner) -> Respon
                 rv = None
                 if app.before_request_funcs or app.url_value_preprocessors:
                     rv = await preprocess(app, ctx, run)
-                if rv is None:
+                if rv is None and request.routing_exception is not None:
+                    # A 404, 405 or redirect, where the view would be called:
+                    # handled below as the view's error.  PERF: not raised
+                    # and caught here (a raise through this coroutine: a 404
+                    # took 0.78 of its time without it, 0.84 under ASGI).
+                    routing_error = request.routing_exception
+                elif rv is None:
                     view, args = view_for(app, request)
                     if run is run_inline:
                         # PERF: call_inline's work without its call: a str,
@@ -89,6 +96,8 @@ async def handle_request(app: Erlen, ctx: RequestContext, run: Runner) -> Respon
                         rv = await run(view, **args)
             except Exception as e:
                 rv = await app._handle_user_exception(ctx, e, run)
+            if routing_error is not None:
+                rv = await handle_routing_error(app, ctx, routing_error, run)
             # The security headers first: after_request functions may still
             # change them.
             response = app.make_response(rv)
@@ -151,6 +160,20 @@ async def preprocess(app: Erlen, ctx: RequestContext, run: Runner) -> t.Any:
             if rv is not None:
                 return rv
     return None
+
+
+async def handle_routing_error(
+    app: Erlen, ctx: RequestContext, e: HTTPException, run: Runner
+) -> t.Any:
+    """Handle the request's routing error as if the view had raised it: its
+    error handler's return value; an error raised on the way has it as its
+    context, as it would have had."""
+    try:
+        return await app._handle_user_exception(ctx, e, run)
+    except Exception as raised:
+        if raised is not e and raised.__context__ is None:
+            raised.__context__ = e
+        raise
 
 
 def view_for(
