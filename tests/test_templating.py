@@ -11,6 +11,7 @@ checks the body it expects as well.  Flask is imported here only.
 from __future__ import annotations
 
 import asyncio
+import collections
 import json
 import logging
 import os
@@ -1147,3 +1148,52 @@ def test_stream_template_returns_an_iterator(app: Erlen) -> None:
         stream = erlen.stream_template("stream.html", items=[1])
         assert not isinstance(stream, str)
         assert "".join(stream) == "1:x:g;"
+
+
+class _Both:
+    """An object with an attribute and items."""
+
+    name = "attribute"
+
+    def __getitem__(self, key: str) -> str:
+        return f"item {key}"
+
+
+_ATTRIBUTE_CASES = [
+    ("{{ d.name }}", {"name": "Ada"}),
+    ("{{ d.missing }}|{{ d.missing is defined }}", {"name": "Ada"}),
+    ("{{ d.items is callable }} {{ d.get('k') }}", {"items": "key", "k": 1}),
+    ("{{ d.keys is callable }}{{ d.__class__.__name__ }}", {"keys": 1}),
+    ("{{ d.a.b }}", {"a": {"b": "<i>nested</i>"}}),
+    ("{{ d.name }}", collections.OrderedDict(name="ordered")),
+    ("{{ d.name }}|{{ d.other }}", collections.defaultdict(str, name="dd")),
+    ("{{ d.name }} {{ d.other }}", _Both()),
+    ("{{ d.name }}", [1, 2]),
+    ("{% for x in d %}{{ x.v }}{% endfor %}", [{"v": 1}, {"w": 2}, {"v": "<b>"}]),
+]
+
+
+@pytest.mark.parametrize("undefined", [jinja2.Undefined, jinja2.ChainableUndefined])
+@pytest.mark.parametrize(("source", "value"), _ATTRIBUTE_CASES)
+def test_attribute_lookup_renders_as_jinja2(
+    source: str, value: t.Any, undefined: type[jinja2.Undefined]
+) -> None:
+    # `d.name` on a dict goes straight to the key in Erlen's environment;
+    # what it renders is Jinja2's own environment's output.
+    app = Erlen(__name__)
+    app.jinja_options = {"undefined": undefined}
+    plain = jinja2.Environment(autoescape=True, undefined=undefined)
+    expected = plain.from_string(source).render(d=value)
+    with app.app_context():
+        assert app.jinja_env.from_string(source).render(d=value) == expected
+
+
+def test_attribute_lookup_strict_undefined_error_as_jinja2() -> None:
+    app = Erlen(__name__)
+    app.jinja_options = {"undefined": jinja2.StrictUndefined}
+    plain = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    with pytest.raises(jinja2.UndefinedError) as theirs:
+        plain.from_string("{{ d.missing }}").render(d={"a": 1})
+    with app.app_context(), pytest.raises(jinja2.UndefinedError) as ours:
+        app.jinja_env.from_string("{{ d.missing }}").render(d={"a": 1})
+    assert str(ours.value) == str(theirs.value)
