@@ -956,6 +956,8 @@ class Erlen(Scaffold):
     def inject_url_defaults(self, endpoint: str, values: dict[str, t.Any]) -> None:
         """Run the ``url_defaults`` functions for ``endpoint`` (app, then its
         blueprints from the outermost) on ``values`` in place."""
+        if not self.url_default_functions:
+            return  # PERF: most apps register none; url_for calls this
         names: list[str | None] = [None]
         if "." in endpoint:
             parts = endpoint.split(".")[:-1]
@@ -1041,9 +1043,9 @@ class Erlen(Scaffold):
             # A websocket's URL is ws:// or wss://, a page's http(s)://,
             # whichever kind of request builds it (as Werkzeug does).
             if self.url_map.is_websocket_endpoint(endpoint):
-                scheme = {"http": "ws", "https": "wss"}.get(scheme, scheme)
+                scheme = _TO_WEBSOCKET_SCHEME.get(scheme, scheme)
             else:
-                scheme = {"ws": "http", "wss": "https"}.get(scheme, scheme)
+                scheme = _FROM_WEBSOCKET_SCHEME.get(scheme, scheme)
         if _external or external:
             rv = f"{scheme}://{host}{rv}"
         if _anchor is not None:
@@ -1364,6 +1366,9 @@ _PLAIN_HOST = re.compile(r"[^:\[\]]*(?::[1-9][0-9]{0,3})?").fullmatch
 #: cannot make it hold much.
 _valid_hosts: set[str] = set()
 _WEBSOCKET_SCHEMES = frozenset({"ws", "wss"})
+#: url_for's scheme for a websocket endpoint, and for any other.
+_TO_WEBSOCKET_SCHEME = {"http": "ws", "https": "wss"}
+_FROM_WEBSOCKET_SCHEME = {"ws": "http", "wss": "https"}
 
 
 def _host_port_is_valid(host: str) -> bool:
