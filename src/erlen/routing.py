@@ -1175,11 +1175,11 @@ class _Matcher:
         path: str,
         method: str,
         websocket: bool,
-        misses: list[Rule] | None,
+        misses: list[Rule],
     ) -> _Found | None:
-        """Find the rule for ``path``; ``None`` if there is none.  With
-        ``misses``, the rules met at the path's end that refused the method
-        or protocol are appended to it (a failed match's diagnosis).
+        """Find the rule for ``path``; ``None`` if there is none.  The rules
+        met at the path's end that refused the method or protocol are
+        appended to ``misses`` (a failed match's diagnosis).
 
         :raises _SlashRequired: when a strict rule matches ``path + "/"``.
         """
@@ -1230,20 +1230,19 @@ def _walk(
     method: str,
     websocket: bool,
     values: list[t.Any],
-    misses: list[Rule] | None,
+    misses: list[Rule],
 ) -> _Found | None:
     """Depth-first search of the trie from ``node`` for ``parts[i:]``: the
     static child first, then the dynamic entries in priority order.  Values
     converted on the way are appended to ``values`` (and removed again when a
-    branch fails).  With ``misses``, near misses are appended to it.
+    branch fails).  Near misses are appended to ``misses``.
     """
     if i == n:
         for rule in node.rules:
             methods = rule.methods
             if (methods is None or method in methods) and rule.websocket == websocket:
                 return rule, values
-            if misses is not None:
-                misses.append(rule)
+            misses.append(rule)
         # The rule may end in a slash that the path lacks.
         child = node.static.get("")
         if child is not None:
@@ -1271,8 +1270,7 @@ def _walk(
             methods = rule.methods
             if (methods is None or method in methods) and rule.websocket == websocket:
                 return rule, values
-            if misses is not None:
-                misses.append(rule)
+            misses.append(rule)
 
     for entry in node.dynamic:
         single = entry.single
@@ -1321,7 +1319,7 @@ def _tail(
     method: str,
     websocket: bool,
     values: list[t.Any],
-    misses: list[Rule] | None,
+    misses: list[Rule],
 ) -> _Found | None:
     """Match the rest of the path against a tail (a rule's part from its
     first slash-spanning converter on)."""
@@ -1345,7 +1343,7 @@ def _tail(
             if slash_missing and rule.strict_slashes:
                 raise _SlashRequired()
             return rule, values + converted
-        if misses is not None and not slash_missing:
+        if not slash_missing:
             misses.append(rule)
     return None
 
