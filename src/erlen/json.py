@@ -130,24 +130,24 @@ class DefaultJSONProvider(JSONProvider):
                 ),
                 threading.local(),
             )
+        _, settings, threads = encoder
         if _c_make_encoder is None:  # no C accelerator: the pure-Python path
-            return encoder[1].encode(obj)
-        threads = encoder[2]
+            return settings.encode(obj)
         core = getattr(threads, "core", None)
         if core is None:
-            # The arguments JSONEncoder.iterencode gives it for the settings
-            # above.  One per thread: the circular-reference marks it keeps
-            # while it runs must not be another thread's.
+            # What JSONEncoder.iterencode makes from the encoder's settings.
+            # One per thread: the circular-reference marks it keeps while it
+            # runs must not be another thread's.
             core = threads.core = _c_make_encoder(
                 {},
-                self.default,
-                _encode_ascii if self.ensure_ascii else _encode_str,
-                None,
-                ":",
-                ",",
-                self.sort_keys,
-                False,
-                True,
+                settings.default,
+                _encode_ascii if settings.ensure_ascii else _encode_str,
+                settings.indent,
+                settings.key_separator,
+                settings.item_separator,
+                settings.sort_keys,
+                settings.skipkeys,
+                settings.allow_nan,
             )
         try:
             return "".join(core(obj, 0))
