@@ -190,10 +190,16 @@ class Server:
             self.proc.stderr.close()
 
 
+def case_url(base: str, case: spec.Case) -> str:
+    """The URL of ``case``'s request on the server at ``base``."""
+    req = case.request
+    return base + req.path + (f"?{req.query}" if req.query else "")
+
+
 def check_route(url: str, case: spec.Case) -> None:
     """The route answers what the in-process check expects."""
     req = case.request
-    full = url + req.path + (f"?{req.query}" if req.query else "")
+    full = case_url(url, case)
     try:
         with urllib.request.urlopen(full, timeout=10) as r:
             status, body = r.status, r.read()
@@ -295,9 +301,8 @@ def paired(
                 for case in cases:
                     check_route(server.url, case)
             for case in cases:
-                query = f"?{case.request.query}" if case.request.query else ""
                 urls = {
-                    label: server.url + case.request.path + query
+                    label: case_url(server.url, case)
                     for label, server in servers.items()
                 }
                 for url in urls.values():
@@ -375,9 +380,7 @@ def run(
                 for case in cases:
                     check_route(server.url, case)
                 for case in cases:
-                    url = server.url + case.request.path
-                    if case.request.query:
-                        url += "?" + case.request.query
+                    url = case_url(server.url, case)
                     wrk(url, 1, 64)  # warm up
                     result = wrk(url, seconds, 64)
                     entry.setdefault(case.name, []).append(result)
